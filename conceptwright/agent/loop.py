@@ -1,0 +1,102 @@
+"""The loop: prompt -> reply -> (parse, auto-fix, compile, validate) -> repair -> ..."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from ..llm.base import LLM, LLMError, Message, Usage
+from ..tools.diagnostics import Diagnostic
+from .policy import StopPolicy
+from .protocol import Job, Outcome
+from .result import Result
+from .trace import AttemptRecord, TraceWriter
+
+
+def run_job(
+    job: Job,
+    llm: LLM,
+    *,
+    target: str,
+    policy: StopPolicy | None = None,
+    trace: TraceWriter | None = None,
+    run_id: str | None = None,
+) -> Result:
+    """Run a job to a valid outcome or until the policy stops it; keep the best attempt.
+
+    Raises LLMError if the very first call fails (nothing to return); a later failure
+    stops the loop with ``stop_reason="llm_error"`` and keeps the best attempt so far.
+    """
+    policy = policy or StopPolicy()
+    trace = trace or TraceWriter(None)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    history: list[Outcome] = []
+    records: list[AttemptRecord] = []
+    usage = Usage()
+    start = time.perf_counter()
+    messages: list[Message] = job.first_messages()
+    stop: str | None = None
+    while stop is None:
+        try:
+            completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens)
+        except LLMError as exc:
+            if not history:
+                raise
+            stop = "llm_error"
+            records[-1].stop_reason = stop
+            history[-1].diagnostics.append(Diagnostic(code="llm-error", message=str(exc), severity="warning"))
+            break
+        outcome = job.evaluate(completion.text)
+        history.append(outcome)
+        usage = usage + completion.usage
+        stop = policy.decide(history, usage.total, time.perf_counter() - start)
+        record = AttemptRecord(
+            run_id=run_id,
+            attempt=len(history) - 1,
+            target=target,
+            strategy=job.strategy,
+            prompt_variant=job.prompt_variant,
+            provider=getattr(llm, "provider", "unknown"),
+            model=llm.name,
+            input_tokens=completion.usage.input_tokens,
+            output_tokens=completion.usage.output_tokens,
+            finish_reason=completion.finish_reason,
+            latency_s=round(completion.latency_s, 4),
+            constrained=completion.constrained,
+            messages=[m.model_dump() for m in messages],
+            raw_output=completion.text,
+            diagnostics=outcome.diagnostics,
+            fixes=outcome.fixes,
+            ok=outcome.ok,
+            stop_reason=stop,
+        )
+        records.append(record)
+        trace.write(record)
+        if stop is None:
+            messages = job.repair_messages(outcome)
+    trace.close()
+    best = _best(history)
+    chosen = history[best]
+    return Result(
+        ok=chosen.ok,
+        target=target,
+        strategy=job.strategy,
+        model=llm.name,
+        run_id=run_id,
+        artefacts=chosen.artefacts,
+        conceptual=chosen.conceptual,
+        diagnostics=chosen.diagnostics,
+        usage=usage,
+        trace=records,
+        stop_reason=stop or "",
+        best_attempt=best,
+        seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _best(history: list[Outcome]) -> int:
+    """Index of the best attempt: valid first, then with artefacts, then fewest errors, then latest."""
+    def rank(i: int) -> tuple[int, int, int, int]:
+        o = history[i]
+        return (0 if o.ok else 1, 0 if o.artefacts else 1, o.error_count, -i)
+
+    return min(range(len(history)), key=rank)

@@ -1,0 +1,78 @@
+"""What a target plugin gives the agent loop. The loop knows nothing else of a target."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..llm.base import Message
+from ..tools.diagnostics import Diagnostic, errors
+
+if TYPE_CHECKING:
+    from ..prompts.profiles import Profile
+    from .result import Result
+
+
+class InputError(ValueError):
+    """Bad user input (arguments, metamodel, spec): reported in one line, exit code 1."""
+
+
+class Outcome(BaseModel):
+    """What became of one LLM reply: parsed, auto-fixed, compiled and validated."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    conceptual: Any = None  # the (auto-fixed) conceptual model as JSON data, if it parsed
+    artefacts: dict[str, str | bytes] = Field(default_factory=dict)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    fixes: list[str] = Field(default_factory=list)  # certain fixes applied without the LLM
+    feedback: str = ""  # the previous answer as shown back to the LLM in a repair prompt
+
+    @property
+    def error_count(self) -> int:
+        return len(errors(self.diagnostics))
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.artefacts) and self.error_count == 0
+
+
+@runtime_checkable
+class Job(Protocol):
+    """One task bound to one strategy: builds prompts and judges replies."""
+
+    strategy: str
+    prompt_variant: str
+    schema: dict[str, Any] | None  # JSON schema for constrained decoding, or None for free text
+    max_tokens: int
+
+    def first_messages(self) -> list[Message]: ...
+
+    def repair_messages(self, previous: Outcome) -> list[Message]: ...
+
+    def evaluate(self, raw: str) -> Outcome: ...
+
+
+@runtime_checkable
+class Target(Protocol):
+    """A target plugin (registered under the ``conceptwright.targets`` entry point)."""
+
+    name: str
+    strategies: tuple[str, ...]
+    help: str
+
+    def prepare(self, spec: str, *, strategy: str, profile: "Profile", **options: Any) -> Job:
+        """Load inputs (raise InputError when they are bad) and return a job."""
+        ...
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the target's own CLI options (--spec/--out/... are added by the CLI)."""
+        ...
+
+    def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]: ...
+
+    def write_outputs(self, result: "Result", args: argparse.Namespace) -> list[Path]:
+        """Write the artefacts where the CLI arguments say; return the paths written."""
+        ...

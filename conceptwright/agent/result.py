@@ -1,0 +1,34 @@
+"""The result of one generate() run."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..llm.base import Usage
+from ..tools.diagnostics import Diagnostic
+from .trace import AttemptRecord
+
+
+class Result(BaseModel):
+    ok: bool
+    target: str
+    strategy: str
+    model: str
+    run_id: str
+    artefacts: dict[str, str | bytes] = Field(default_factory=dict)  # of the best attempt
+    conceptual: Any = None  # the best attempt's conceptual model (JSON data)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)  # of the best attempt
+    usage: Usage = Field(default_factory=Usage)  # summed over all attempts
+    trace: list[AttemptRecord] = Field(default_factory=list)
+    stop_reason: str = ""
+    best_attempt: int = 0
+    seconds: float = 0.0
+
+    @property
+    def attempts(self) -> int:
+        return len(self.trace)
+
+    @property
+    def repairs(self) -> int:
+        return max(0, len(self.trace) - 1)

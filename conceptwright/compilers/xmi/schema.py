@@ -1,0 +1,114 @@
+"""From a metamodel: (a) a JSON Schema with one variant per concrete class, for
+constrained decoding and strict structured outputs; (b) a compact readable summary
+for the prompt."""
+from __future__ import annotations
+
+from typing import Any
+
+from .metamodel import Feature, Metamodel
+
+_JSON_TYPES = {"string": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "string", "other": "string"}
+
+
+def _attr_schema(f: Feature) -> dict[str, Any]:
+    if f.kind == "enum":
+        one: dict[str, Any] = {"type": "string", "enum": list(f.literals)}
+    elif f.kind == "date":
+        one = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+    else:
+        one = {"type": _JSON_TYPES[f.kind or "other"]}
+    return {"type": "array", "items": one} if f.many else one
+
+
+def _ref_schema(f: Feature) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}} if f.many else {"type": "string"}
+
+
+def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
+    info = mm.classes[cls]
+    feats = info.settable()
+    attrs = {n: f for n, f in feats.items() if not f.is_ref}
+    refs = {n: f for n, f in feats.items() if f.is_ref}
+    props: dict[str, Any] = {"id": {"type": "string"}, "class": {"const": cls}}
+    required = ["id", "class"]
+    if attrs:
+        props["attrs"] = {
+            "type": "object",
+            "properties": {n: _attr_schema(f) for n, f in attrs.items()},
+            "required": [n for n, f in attrs.items() if f.lower > 0],
+            "additionalProperties": False,
+        }
+        if props["attrs"]["required"]:
+            required.append("attrs")
+    if refs:
+        props["refs"] = {
+            "type": "object",
+            "properties": {n: _ref_schema(f) for n, f in refs.items()},
+            "required": [n for n, f in refs.items() if f.lower > 0],
+            "additionalProperties": False,
+        }
+        if props["refs"]["required"]:
+            required.append("refs")
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def instance_schema(mm: Metamodel) -> dict[str, Any]:
+    """JSON Schema of a conceptual instance model for this metamodel."""
+    variants = [class_variant(mm, n) for n, c in mm.classes.items() if c.concrete]
+    return {
+        "type": "object",
+        "properties": {"objects": {"type": "array", "items": {"anyOf": variants}, "minItems": 1}},
+        "required": ["objects"],
+        "additionalProperties": False,
+    }
+
+
+def _type_text(f: Feature) -> str:
+    if f.kind == "date":
+        return "Date"
+    if f.kind in ("int", "float", "bool", "string"):
+        return {"int": "Int", "float": "Real", "bool": "Boolean", "string": "String"}[f.kind]
+    return f.type_name
+
+
+def feature_line(f: Feature, mm: Metamodel) -> str:
+    mult = f"[{f.lower}..{'*' if f.upper == -1 else f.upper}]"
+    text = f"{f.name}: {_type_text(f)}{mult}"
+    notes = []
+    if f.is_ref:
+        if f.containment:
+            notes.append("contains")
+        subs = mm.concrete_subtypes(f.type_name)
+        if subs and subs != [f.type_name]:
+            notes.append("one of " + "|".join(subs))
+        if f.opposite:
+            notes.append(f"opposite {f.type_name}.{f.opposite}")
+    if notes:
+        text += " (" + ", ".join(notes) + ")"
+    return text
+
+
+def summary(mm: Metamodel) -> str:
+    """A compact, readable description of the metamodel for the prompt."""
+    lines: list[str] = []
+    roots = mm.root_classes()
+    for name, info in mm.classes.items():
+        feats = info.settable()
+        head = ("abstract class " if not info.concrete else "class ") + name
+        if info.supertypes:
+            head += " extends " + ", ".join(info.supertypes)
+        if name in roots[:1]:
+            head += "  <- root"
+        attrs = [feature_line(f, mm) for f in feats.values() if not f.is_ref]
+        refs = [feature_line(f, mm) for f in feats.values() if f.is_ref]
+        if not info.concrete:
+            lines.append(head + " (cannot be instantiated)")
+            continue
+        lines.append(head)
+        if attrs:
+            lines.append("  attrs: " + "; ".join(attrs))
+        if refs:
+            lines.append("  refs: " + "; ".join(refs))
+    for enum, lits in mm.enums.items():
+        lines.append(f"enum {enum}: " + " | ".join(lits))
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Compile a conceptual instance model to XMI with pyecore.
+
+Deterministic: same model, same bytes. Opposite references are completed by pyecore;
+containment comes from the parent's containment references. Best effort on an invalid
+model (unknown classes/features and bad values are skipped, extra roots are kept as
+additional roots) so the best failed attempt can still be written.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lxml import etree
+from pyecore.resources.xmi import XMIResource
+
+from .conceptual import InstanceModel
+from .memuri import MemoryURI
+from .metamodel import Metamodel
+from .values import as_list, coerce
+
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object], list[object]]:
+    """Create pyecore objects; return (id -> EObject, roots in model order)."""
+    objs: dict[str, object] = {}
+    for o in model.objects:
+        info = mm.classes.get(o.cls)
+        if info is None or not info.concrete or o.id in objs:
+            continue
+        e = info.eclass()
+        objs[o.id] = e
+        for name, value in o.attrs.items():
+            f = info.features.get(name)
+            if f is None or f.is_ref or not f.settable:
+                continue
+            vals = []
+            for v in as_list(value):
+                try:
+                    vals.append(coerce(f, v))
+                except ValueError:
+                    continue
+            if f.kind == "enum":
+                enum = f.efeature.eType
+                vals = [enum.getEEnumLiteral(v) for v in vals]
+            if f.many:
+                e.eGet(name).extend(vals)
+            elif vals:
+                e.eSet(name, vals[0])
+    contained: set[str] = set()
+    # containment first, so that opposite container references are set by it
+    for pass_containment in (True, False):
+        for o in model.objects:
+            e = objs.get(o.id)
+            info = mm.classes.get(o.cls)
+            if e is None or info is None:
+                continue
+            for name in o.refs:
+                f = info.features.get(name)
+                if f is None or not f.is_ref or not f.settable or f.containment != pass_containment:
+                    continue
+                targets = []
+                for tid in dict.fromkeys(o.ref_ids(name)):
+                    t = objs.get(tid)
+                    if t is None or not mm.is_a(t.eClass.name, f.efeature.eType.name):
+                        continue
+                    if f.containment and (tid in contained or tid == o.id):
+                        continue
+                    targets.append((tid, t))
+                if f.containment:
+                    contained.update(tid for tid, _ in targets)
+                if f.many:
+                    current = e.eGet(name)
+                    for _, t in targets:
+                        if t not in current:
+                            current.append(t)
+                elif targets:
+                    e.eSet(name, targets[0][1])
+    roots = [objs[o.id] for o in model.objects if o.id in objs and o.id not in contained and objs[o.id].eContainer() is None]
+    return objs, roots
+
+
+def to_xmi(model: InstanceModel, mm: Metamodel, *, metamodel_location: str | None = None) -> str:
+    """Serialise the model as XMI text (UTF-8 XML)."""
+    _, roots = build_objects(model, mm)
+    uri = MemoryURI()
+    resource = XMIResource(uri)
+    for r in roots:
+        resource.append(r)
+    resource.save()
+    data = uri.data
+    if metamodel_location and roots:
+        data = _add_schema_location(data, mm, metamodel_location)
+    return data.decode("utf-8")
+
+
+def _add_schema_location(data: bytes, mm: Metamodel, location: str) -> bytes:
+    """Point EMF at the metamodel (as 'Create Dynamic Instance' does)."""
+    tree = etree.fromstring(data)
+    pairs = []
+    for i, pkg in enumerate(mm.top_packages):
+        if pkg.nsURI and pkg.nsURI in tree.nsmap.values():
+            frag = f"#/{i}" if len(mm.top_packages) > 1 else ""
+            pairs.append(f"{pkg.nsURI} {location}{frag}")
+    if not pairs:
+        return data
+    nsmap = dict(tree.nsmap)
+    nsmap.setdefault("xsi", XSI)
+    root = etree.Element(tree.tag, nsmap=nsmap, attrib=dict(tree.attrib))
+    root[:] = tree[:]
+    root.text = tree.text
+    root.set(f"{{{XSI}}}schemaLocation", " ".join(pairs))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def relative_location(metamodel: str | Path, out: str | Path) -> str:
+    """Metamodel path relative to the output file's folder, with forward slashes."""
+    rel = os.path.relpath(Path(metamodel).resolve(), Path(out).resolve().parent)
+    return rel.replace(os.sep, "/")
