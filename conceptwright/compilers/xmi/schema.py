@@ -7,6 +7,8 @@ from typing import Any
 
 from .metamodel import Feature, Metamodel
 
+# Bounds keep a small model from decoding one endless string or list under the grammar.
+MAX_STRING, MAX_ID, MAX_ITEMS = 200, 40, 100
 _JSON_TYPES = {"string": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "string", "other": "string"}
 
 
@@ -17,11 +19,14 @@ def _attr_schema(f: Feature) -> dict[str, Any]:
         one = {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
     else:
         one = {"type": _JSON_TYPES[f.kind or "other"]}
-    return {"type": "array", "items": one} if f.many else one
+        if one["type"] == "string":
+            one["maxLength"] = MAX_STRING
+    return {"type": "array", "items": one, "maxItems": MAX_ITEMS} if f.many else one
 
 
 def _ref_schema(f: Feature) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "string"}} if f.many else {"type": "string"}
+    one = {"type": "string", "maxLength": MAX_ID}
+    return {"type": "array", "items": one, "maxItems": MAX_ITEMS} if f.many else one
 
 
 def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
@@ -29,7 +34,7 @@ def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
     feats = info.settable()
     attrs = {n: f for n, f in feats.items() if not f.is_ref}
     refs = {n: f for n, f in feats.items() if f.is_ref}
-    props: dict[str, Any] = {"id": {"type": "string"}, "class": {"const": cls}}
+    props: dict[str, Any] = {"id": {"type": "string", "maxLength": MAX_ID}, "class": {"const": cls}}
     required = ["id", "class"]
     if attrs:
         props["attrs"] = {
@@ -52,12 +57,12 @@ def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
-def instance_schema(mm: Metamodel) -> dict[str, Any]:
+def instance_schema(mm: Metamodel, max_objects: int = 200) -> dict[str, Any]:
     """JSON Schema of a conceptual instance model for this metamodel."""
     variants = [class_variant(mm, n) for n, c in mm.classes.items() if c.concrete]
     return {
         "type": "object",
-        "properties": {"objects": {"type": "array", "items": {"anyOf": variants}, "minItems": 1}},
+        "properties": {"objects": {"type": "array", "items": {"anyOf": variants}, "minItems": 1, "maxItems": max_objects}},
         "required": ["objects"],
         "additionalProperties": False,
     }

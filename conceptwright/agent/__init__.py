@@ -1,0 +1,8 @@
+"""The agent: loop, stop policy, traces, results."""
+from .loop import run_job
+from .policy import StopPolicy
+from .protocol import InputError, Job, Outcome, Target
+from .result import Result
+from .trace import AttemptRecord, TraceWriter
+
+__all__ = ["run_job", "StopPolicy", "InputError", "Job", "Outcome", "Target", "Result", "AttemptRecord", "TraceWriter"]

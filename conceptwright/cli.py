@@ -1,0 +1,88 @@
+"""Command line: ``conceptwright generate TARGET ...``.
+
+Exit codes: 0 a valid artefact was written; 2 none passed, the best attempt was written
+and what is wrong is printed; 1 bad arguments or unreadable input (one line, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from .agent import InputError
+from .api import generate
+from .llm import DEFAULT_MODEL, LLMError
+from .targets import available, get_target
+from .tools.diagnostics import render_all
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse exits 2; our contract says 1
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="conceptwright", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    gen = sub.add_parser("generate", help="generate an artefact from a description")
+    tsub = gen.add_subparsers(dest="target", required=True, parser_class=_Parser)
+    for name in sorted(available()):
+        try:
+            target = get_target(name)
+        except Exception as exc:  # a broken third-party plugin must not break the CLI
+            print(f"conceptwright: warning: target '{name}' not loaded: {exc}", file=sys.stderr)
+            continue
+        p = tsub.add_parser(name, help=target.help)
+        spec = p.add_mutually_exclusive_group(required=True)
+        spec.add_argument("--spec", help="the description, as text")
+        spec.add_argument("--spec-file", metavar="F", help="file holding the description")
+        target.add_arguments(p)
+        p.add_argument("--model", default=DEFAULT_MODEL, help="smollm2 (default), gguf:PATH, PATH.gguf or openai:NAME")
+        if len(target.strategies) > 1:
+            p.add_argument("--strategy", choices=target.strategies, default=target.strategies[0])
+        p.add_argument("--max-repairs", type=int, default=3, metavar="N")
+        p.add_argument("--trace", metavar="T.jsonl", help="append one JSON record per attempt")
+        p.add_argument("--profile", help="force a prompt profile (default: chosen from the model name)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.spec_file:
+            try:
+                spec = Path(args.spec_file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot read --spec-file {args.spec_file}: {exc.strerror}") from None
+        else:
+            spec = args.spec
+        if args.max_repairs < 0:
+            raise InputError("--max-repairs must be 0 or more")
+        target = get_target(args.target)
+        result = generate(
+            args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
+            max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, **target.options_from_args(args),
+        )
+        written = target.write_outputs(result, args)
+    except (InputError, LLMError, ValueError) as exc:
+        print(f"conceptwright: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("conceptwright: interrupted", file=sys.stderr)
+        return 130
+    files = ", ".join(str(p) for p in written) or "nothing"
+    tokens = f"{result.usage.input_tokens}+{result.usage.output_tokens} tokens"
+    if result.ok:
+        print(f"valid {args.target} written to {files} ({result.attempts} attempt(s), {tokens}, {result.seconds:.1f}s)")
+        return 0
+    print(
+        f"no valid {args.target} after {result.attempts} attempt(s) (stopped: {result.stop_reason}); "
+        f"best attempt written to {files}. Problems:\n{render_all([d for d in result.diagnostics if d.severity == 'error'])}",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

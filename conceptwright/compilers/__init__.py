@@ -1,0 +1,1 @@
+"""Deterministic compilers: conceptual model (pydantic) -> artefacts, one package per target."""

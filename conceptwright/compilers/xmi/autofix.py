@@ -1,0 +1,179 @@
+"""Fixes that are certain, applied without an LLM call and recorded.
+
+Each fix has exactly one sensible reading: a unique case-insensitive class, feature or
+enum-literal match; a feature under the wrong key (attrs vs refs); a one-element list for
+a single-valued feature; a container reference stated on the child; and an uncontained
+object that only one object in the model can contain.
+"""
+from __future__ import annotations
+
+import re
+
+from .conceptual import InstanceModel, Obj
+from .metamodel import Feature, Metamodel
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def _unique(name: str, options: list[str]) -> str | None:
+    hits = [o for o in options if _norm(o) == _norm(name)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[str]]:
+    model = model.model_copy(deep=True)
+    fixes: list[str] = []
+    for o in model.objects:
+        if o.cls not in mm.classes:
+            found = mm.find_class(o.cls)
+            if found:
+                fixes.append(f"{o.id}: class '{o.cls}' -> '{found}'")
+                o.cls = found
+        if o.cls in mm.classes:
+            _fix_features(o, mm, fixes)
+    _fix_containers(model, mm, fixes)
+    _fix_roots(model, mm, fixes)
+    return model, fixes
+
+
+def _fix_features(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
+    feats = mm.classes[o.cls].features
+    names = list(feats)
+    for bucket in ("attrs", "refs"):
+        values: dict = getattr(o, bucket)
+        for name in list(values):
+            if name not in feats:
+                found = _unique(name, names)
+                if found and found not in values:
+                    values[found] = values.pop(name)
+                    fixes.append(f"{o.id}: feature '{name}' -> '{found}'")
+    for name in list(o.attrs):  # a reference written under attrs
+        f = feats.get(name)
+        if f is not None and f.is_ref and name not in o.refs:
+            value = o.attrs.pop(name)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value) or isinstance(value, str):
+                o.refs[name] = value  # type: ignore[assignment]
+                fixes.append(f"{o.id}: moved reference '{name}' from attrs to refs")
+            else:
+                o.attrs[name] = value
+    for name in list(o.refs):  # an attribute written under refs
+        f = feats.get(name)
+        if f is not None and not f.is_ref and name not in o.attrs:
+            o.attrs[name] = o.refs.pop(name)
+            fixes.append(f"{o.id}: moved attribute '{name}' from refs to attrs")
+    for name, value in list(o.attrs.items()):
+        f = feats.get(name)
+        if f is None or f.is_ref:
+            continue
+        value = _shape(f, value, o, fixes)
+        if f.kind == "enum":
+            value = _literal(f, value, o, fixes)
+        o.attrs[name] = value
+    for name, value in list(o.refs.items()):
+        f = feats.get(name)
+        if f is not None and f.is_ref:
+            o.refs[name] = _shape(f, value, o, fixes)
+
+
+def _shape(f: Feature, value, o: Obj, fixes: list[str]):
+    if not f.many and isinstance(value, list) and len(value) == 1:
+        fixes.append(f"{o.id}.{f.name}: single value unwrapped from a list")
+        return value[0]
+    if f.many and not isinstance(value, list):
+        return [value]
+    return value
+
+
+def _literal(f: Feature, value, o: Obj, fixes: list[str]):
+    def fix_one(v):
+        if isinstance(v, str) and v not in f.literals:
+            found = _unique(v, list(f.literals))
+            if found:
+                fixes.append(f"{o.id}.{f.name}: enum literal '{v}' -> '{found}'")
+                return found
+        return v
+
+    return [fix_one(v) for v in value] if isinstance(value, list) else fix_one(value)
+
+
+def _fix_containers(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """A child naming its container (e.g. Element.net): list it in the parent instead."""
+    index = model.by_id()
+    for o in model.objects:
+        if o.cls not in mm.classes:
+            continue
+        for name in list(o.refs):
+            f = mm.classes[o.cls].features.get(name)
+            if f is None or not f.container:
+                continue
+            ids = o.ref_ids(name)
+            parent = index.get(ids[0]) if len(ids) == 1 else None
+            if parent is None or parent.cls not in mm.classes:
+                continue
+            pf = mm.classes[parent.cls].features.get(f.opposite or "")
+            if pf is None or not pf.containment:
+                continue
+            del o.refs[name]
+            if o.id not in parent.ref_ids(pf.name):
+                _add_ref(parent, pf, o.id)
+                fixes.append(f"{o.id}: container reference '{name}' -> listed in {parent.id}.{pf.name}")
+            else:
+                fixes.append(f"{o.id}: dropped container reference '{name}' (already in {parent.id}.{pf.name})")
+
+
+def _add_ref(parent: Obj, f: Feature, child: str) -> None:
+    if f.many:
+        parent.refs[f.name] = parent.ref_ids(f.name) + [child]
+    else:
+        parent.refs[f.name] = child
+
+
+def _fix_roots(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """Put each uncontained object into the only object+feature that can contain it."""
+    changed = True
+    while changed:
+        changed = False
+        contained: dict[str, str] = {}
+        for o in model.objects:
+            info = mm.classes.get(o.cls)
+            if info is None:
+                continue
+            for name in o.refs:
+                f = info.features.get(name)
+                if f is not None and f.is_ref and f.containment:
+                    for cid in o.ref_ids(name):
+                        contained.setdefault(cid, o.id)
+        uncontained = [o for o in model.objects if o.id not in contained and o.cls in mm.classes]
+        if len(uncontained) <= 1:
+            return
+        roots = set(mm.root_classes())
+        for o in uncontained:
+            if o.cls in roots:  # a root candidate is never put inside something by guess
+                continue
+            slots = []
+            for owner, fname in mm.containers_of.get(o.cls, []):
+                for p in model.objects:
+                    if p.cls != owner or p.id == o.id or _descends(p.id, o.id, contained):
+                        continue
+                    f = mm.classes[owner].features[fname]
+                    if not f.many and p.ref_ids(fname):
+                        continue
+                    slots.append((p, f))
+            if len(slots) == 1:
+                parent, f = slots[0]
+                _add_ref(parent, f, o.id)
+                fixes.append(f"{o.id}: was not contained; added to {parent.id}.{f.name} (the only possible container)")
+                changed = True
+                break
+
+
+def _descends(node: str, ancestor: str, contained: dict[str, str]) -> bool:
+    seen = set()
+    while node in contained and node not in seen:
+        seen.add(node)
+        node = contained[node]
+        if node == ancestor:
+            return True
+    return False

@@ -1,0 +1,83 @@
+"""Prompts of the xmi target (conceptual and direct strategies)."""
+from __future__ import annotations
+
+from ..llm.base import Message
+from .profiles import Profile
+
+EXAMPLE_METAMODEL = """class Zoo  <- root
+  attrs: name: String[1..1]
+  refs: enclosures: Enclosure[0..*] (contains); keepers: Keeper[0..*] (contains)
+class Enclosure
+  attrs: name: String[1..1]; size: Int[0..1]; kind: EnclosureKind[0..1]
+  refs: keeper: Keeper[0..1]
+class Keeper
+  attrs: name: String[1..1]
+enum EnclosureKind: Indoor | Outdoor"""
+EXAMPLE_SPEC = "Zoo Green Park has an outdoor enclosure Savanna of 500 square metres, kept by Ana, and an indoor enclosure Reptile House kept by Ben."
+EXAMPLE_JSON = (
+    '{"objects": [\n'
+    ' {"id": "zoo", "class": "Zoo", "attrs": {"name": "Green Park"}, "refs": {"enclosures": ["e1", "e2"], "keepers": ["k1", "k2"]}},\n'
+    ' {"id": "e1", "class": "Enclosure", "attrs": {"name": "Savanna", "size": 500, "kind": "Outdoor"}, "refs": {"keeper": "k1"}},\n'
+    ' {"id": "e2", "class": "Enclosure", "attrs": {"name": "Reptile House", "kind": "Indoor"}, "refs": {"keeper": "k2"}},\n'
+    ' {"id": "k1", "class": "Keeper", "attrs": {"name": "Ana"}},\n'
+    ' {"id": "k2", "class": "Keeper", "attrs": {"name": "Ben"}}]}'
+)
+EXAMPLE_XMI = """<?xml version="1.0" encoding="UTF-8"?>
+<zoo:Zoo xmi:version="2.0" xmlns:xmi="http://www.omg.org/XMI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:zoo="http://example.org/zoo" name="Green Park">
+  <enclosures name="Savanna" size="500" kind="Outdoor" keeper="//@keepers.0"/>
+  <enclosures name="Reptile House" kind="Indoor" keeper="//@keepers.1"/>
+  <keepers name="Ana"/>
+  <keepers name="Ben"/>
+</zoo:Zoo>"""
+
+SYSTEM_CONCEPTUAL = "You turn descriptions into instance models of a given metamodel, written as JSON. Answer with the JSON only."
+SYSTEM_DIRECT = "You turn descriptions into XMI instance models of a given Ecore metamodel for Eclipse EMF. Answer with the XMI document only."
+
+RULES = """Write the model as JSON: {"objects": [{"id": ..., "class": ..., "attrs": {...}, "refs": {...}}]}
+Rules:
+- One object for each thing the description mentions; "id" is a short unique word.
+- "class" is a class of the metamodel that can be instantiated (never an abstract class).
+- "attrs": attribute name -> value, only attributes of that class. Numbers as numbers, true/false, dates as "YYYY-MM-DD", enum values spelled exactly as listed.
+- "refs": reference name -> id of another object, or a list of ids when the reference allows many ([0..*], [1..*]).
+- Give every [1..1] and [1..*] attribute and reference a value.
+- Exactly one root object ({root}). Every other object is listed by its parent in a "contains" reference.
+- For a pair of opposite references, state one side."""
+
+RULES_COMPACT = """JSON: {"objects": [{"id", "class", "attrs", "refs"}]}
+- one object per thing; unique ids
+- root object: {root}; it lists the other objects in its "contains" references
+- refs use ids; [0..*] refs take a list of ids
+- use only names from the metamodel"""
+
+
+def conceptual_messages(summary: str, root: str, spec: str, profile: Profile) -> list[Message]:
+    rules = (RULES_COMPACT if profile.compact else RULES).replace("{root}", root)
+    parts = [f"Metamodel:\n{summary}", rules]
+    if profile.example:
+        parts.append(f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nDescription: {EXAMPLE_SPEC}\nJSON:\n{EXAMPLE_JSON}")
+    parts.append(f"Description: {spec}\nJSON:")
+    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+
+
+def direct_messages(summary: str, packages: str, root: str, spec: str, profile: Profile) -> list[Message]:
+    parts = [
+        f"Metamodel:\n{summary}\nPackages (prefix = nsURI): {packages}",
+        "Write one XMI 2.0 document. The root element is the "
+        f"{root} (prefix:Class with xmlns declarations for xmi, xsi and the package). Contained objects are child "
+        "elements named after the containment reference; give xsi:type=\"prefix:Class\" when the reference type is "
+        "abstract or a supertype. Attributes are XML attributes. Non-containment references are XML attributes whose "
+        "value lists EMF fragment paths of the targets separated by spaces, e.g. \"//@keepers.0\" (the first object in "
+        "the root's 'keepers'). Dates as 2024-03-01T00:00:00.000+0000.",
+    ]
+    if profile.example:
+        parts.append(f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nPackage zoo = http://example.org/zoo\nDescription: {EXAMPLE_SPEC}\nXMI:\n{EXAMPLE_XMI}")
+    parts.append(f"Description: {spec}\nXMI:")
+    return [Message(role="system", content=SYSTEM_DIRECT), Message(role="user", content="\n\n".join(parts))]
+
+
+def repair_message(previous_label: str, diagnostics: str, what: str) -> Message:
+    return Message(
+        role="user",
+        content=f"The validator found these problems in your {previous_label}:\n{diagnostics}\n\n"
+        f"Fix them and write the complete corrected {what} again (all objects, not only the changed ones).",
+    )

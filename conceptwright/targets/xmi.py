@@ -1,0 +1,163 @@
+"""The xmi target: Ecore metamodel + description -> valid XMI instance model."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..agent.protocol import InputError, Outcome
+from ..agent.result import Result
+from ..compilers.jsonparse import JSONExtractError, extract_json
+from ..compilers.xmi.autofix import autofix
+from ..compilers.xmi.conceptual import InstanceModel, parse_model
+from ..compilers.xmi.metamodel import Metamodel
+from ..compilers.xmi.schema import instance_schema, summary
+from ..compilers.xmi.to_dot import render, to_dot
+from ..compilers.xmi.to_xmi import relative_location, to_xmi
+from ..llm.base import Message
+from ..prompts import xmi as prompts
+from ..prompts.profiles import Profile
+from ..tools.diagnostics import Diagnostic, render_all
+from ..tools.xmi_check import check_model
+from ..tools.xmi_validator import validate_xmi
+
+
+class _XmiJob:
+    def __init__(self, mm: Metamodel, spec: str, profile: Profile, metamodel_location: str | None) -> None:
+        self.mm = mm
+        self.spec = spec
+        self.profile = profile
+        self.prompt_variant = f"{profile.name}/{profile.variant}"
+        self.max_tokens = profile.max_tokens
+        self.metamodel_location = metamodel_location
+        self.summary = summary(mm)
+        roots = mm.root_classes()
+        self.root = roots[0] if roots else next(n for n, c in mm.classes.items() if c.concrete)
+        self._first: list[Message] = []
+
+    def repair_messages(self, previous: Outcome) -> list[Message]:
+        problems = [d for d in previous.diagnostics if d.severity == "error"]
+        return self._first + [
+            Message(role="assistant", content=previous.feedback),
+            prompts.repair_message(self.previous_label, render_all(problems), self.previous_label),
+        ]
+
+
+class ConceptualJob(_XmiJob):
+    """The LLM writes the conceptual model; our compiler writes the XMI."""
+
+    strategy = "conceptual"
+    previous_label = "JSON"
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.schema = instance_schema(self.mm) if self.profile.use_schema else None
+        self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile)
+
+    def first_messages(self) -> list[Message]:
+        return list(self._first)
+
+    def evaluate(self, raw: str) -> Outcome:
+        try:
+            data = extract_json(raw)
+        except JSONExtractError as exc:
+            return Outcome(diagnostics=[Diagnostic(code="parse-error", message=str(exc))], feedback=raw)
+        model, diags, fixes = parse_model(data)
+        if model is None:
+            return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        return self.evaluate_model(model, fixes)
+
+    def evaluate_model(self, model: InstanceModel, fixes: list[str] | None = None) -> Outcome:
+        """Auto-fix, check, compile and validate a conceptual model (no LLM involved)."""
+        fixes = list(fixes or [])
+        model, more = autofix(model, self.mm)
+        fixes += more
+        diags = check_model(model, self.mm)
+        artefacts: dict[str, str | bytes] = {}
+        xmi = to_xmi(model, self.mm, metamodel_location=self.metamodel_location)
+        artefacts["xmi"] = xmi
+        artefacts["dot"] = to_dot(model, self.mm)
+        if not any(d.severity == "error" for d in diags):
+            # the compiled artefact must pass the same validator a hand-written XMI would
+            _, xdiags = validate_xmi(xmi, self.mm)
+            diags += [d for d in xdiags if d.severity == "error"]
+        data = model.dump()
+        return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=fixes,
+                       feedback=json.dumps(data, ensure_ascii=False))
+
+
+_XML_FENCE = re.compile(r"```(?:xml|xmi|XML)?\s*\n(.*?)```", re.S)
+
+
+def extract_xml(text: str) -> str:
+    m = _XML_FENCE.search(text)
+    body = m.group(1) if m else text
+    start = body.find("<")
+    return body[start:].strip() if start >= 0 else body.strip()
+
+
+class DirectJob(_XmiJob):
+    """Baseline: the LLM writes the XMI itself; same validator and repair loop."""
+
+    strategy = "direct"
+    previous_label = "XMI"
+    schema = None
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        packages = ", ".join(f"{p.nsPrefix} = {p.nsURI}" for p in self.mm.packages if p.nsURI)
+        self._first = prompts.direct_messages(self.summary, packages, self.root, self.spec, self.profile)
+
+    def first_messages(self) -> list[Message]:
+        return list(self._first)
+
+    def evaluate(self, raw: str) -> Outcome:
+        xml = extract_xml(raw)
+        model, diags = validate_xmi(xml, self.mm)
+        artefacts: dict[str, str | bytes] = {"xmi": xml} if model is not None else {}
+        return Outcome(conceptual=model.dump() if model else None, artefacts=artefacts, diagnostics=diags, feedback=xml)
+
+
+class XmiTarget:
+    name = "xmi"
+    strategies = ("conceptual", "direct")
+    help = "Ecore metamodel + description -> XMI instance model"
+
+    def prepare(self, spec: str, *, strategy: str, profile: Profile, metamodel: str | Path | Metamodel | None = None,
+                out: str | Path | None = None, **_: Any) -> _XmiJob:
+        if metamodel is None:
+            raise InputError("the xmi target needs --metamodel M.ecore")
+        mm = metamodel if isinstance(metamodel, Metamodel) else Metamodel(metamodel)
+        if not spec.strip():
+            raise InputError("the description (--spec) is empty")
+        location = relative_location(mm.path, out) if out else mm.path.name
+        cls = {"conceptual": ConceptualJob, "direct": DirectJob}.get(strategy)
+        if cls is None:
+            raise InputError(f"unknown strategy '{strategy}' for xmi: {', '.join(self.strategies)}")
+        return cls(mm, spec, profile, location)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--metamodel", required=True, metavar="M.ecore", help="the Ecore metamodel")
+        parser.add_argument("--out", required=True, metavar="OUT.xmi", help="where to write the XMI")
+        parser.add_argument("--diagram", metavar="OUT.svg|OUT.png|OUT.dot", help="also write an object diagram")
+
+    def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {"metamodel": args.metamodel, "out": args.out}
+
+    def write_outputs(self, result: Result, args: argparse.Namespace) -> list[Path]:
+        written = []
+        out = Path(args.out)
+        xmi = result.artefacts.get("xmi")
+        if xmi is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(xmi if isinstance(xmi, str) else xmi.decode(), encoding="utf-8")
+            written.append(out)
+        dot = result.artefacts.get("dot")
+        if getattr(args, "diagram", None) and isinstance(dot, str):
+            path = Path(args.diagram)
+            fmt = path.suffix.lstrip(".").lower()
+            path.write_bytes(dot.encode() if fmt == "dot" else render(dot, fmt if fmt in ("svg", "png") else "svg"))
+            written.append(path)
+        return written

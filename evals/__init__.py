@@ -1,0 +1,1 @@
+"""Evaluation suites, baselines and the reports they produce (not shipped in the wheel)."""

@@ -1,0 +1,109 @@
+"""Run the xmi suite with `conceptual` and `direct` side by side on one model."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from conceptwright import generate
+from conceptwright.compilers.xmi.metamodel import Metamodel
+from conceptwright.llm import resolve
+from conceptwright.tools.xmi_validator import read_xmi
+
+from ..common import ROOT, shared_dir, table
+from .score import prf, score
+
+CASES = ROOT / "evals" / "xmi" / "cases.jsonl"
+
+
+def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_case(case: dict[str, Any], strategy: str, llm: Any, max_repairs: int, trace: Path | None) -> dict[str, Any]:
+    mm = Metamodel(shared_dir() / "examples" / "metamodels" / case["metamodel"])
+    start = time.perf_counter()
+    try:
+        res = generate("xmi", case["spec"], model=llm, strategy=strategy, metamodel=mm, max_repairs=max_repairs, trace=trace)
+    except Exception as exc:  # a crash is a result too; the batch goes on
+        return {"id": case["id"], "strategy": strategy, "ok": False, "error": f"{type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start, "repairs": 0, "tokens_in": 0, "tokens_out": 0,
+                **score(None, case["facts"], mm)}
+    xmi = res.artefacts.get("xmi")
+    graph = read_xmi(xmi, mm)[0] if isinstance(xmi, str) else None
+    return {
+        "id": case["id"], "strategy": strategy, "ok": res.ok, "repairs": res.repairs, "stop": res.stop_reason,
+        "tokens_in": res.usage.input_tokens, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
+        "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10],
+        "fixes": sum(len(r.fixes) for r in res.trace),
+        **score(graph, case["facts"], mm),
+    }
+
+
+def summarize(rows: list[dict[str, Any]], strategy: str) -> list[object]:
+    rs = [r for r in rows if r["strategy"] == strategy]
+    if not rs:
+        return [strategy] + ["-"] * 9
+    ap = prf(sum(r["attr_tp"] for r in rs), sum(r["attr_pred"] for r in rs), sum(r["attr_gold"] for r in rs))
+    lp = prf(sum(r["link_tp"] for r in rs), sum(r["link_pred"] for r in rs), sum(r["link_gold"] for r in rs))
+    return [
+        strategy, f"{sum(r['ok'] for r in rs)}/{len(rs)} ({100 * mean(r['ok'] for r in rs):.0f}%)",
+        ap[0], ap[1], ap[2], lp[0], lp[1], lp[2], mean(r["repairs"] for r in rs),
+        int(mean(r["tokens_in"] + r["tokens_out"] for r in rs)), mean(r["seconds"] for r in rs),
+    ]
+
+
+def report(rows: list[dict[str, Any]], model: str, strategies: list[str]) -> str:
+    head = ["strategy", "valid", "attr P", "attr R", "attr F1", "link P", "link R", "link F1", "repairs (mean)", "tokens (mean)", "seconds (mean)"]
+    parts = [
+        f"# xmi eval: {model}",
+        f"{len({r['id'] for r in rows})} cases, strategies run side by side in one run. "
+        "Precision/recall are micro-averaged over the facts of all cases (attributes of keyed objects; links by key).",
+        table(head, [summarize(rows, s) for s in strategies]),
+        "## Per case",
+        table(["case", "strategy", "valid", "repairs", "stop", "attr F1", "link F1", "seconds", "errors left"],
+              [[r["id"], r["strategy"], "yes" if r["ok"] else "no", r["repairs"], r.get("stop", r.get("error", "")),
+                prf(r["attr_tp"], r["attr_pred"], r["attr_gold"])[2], prf(r["link_tp"], r["link_pred"], r["link_gold"])[2],
+                r["seconds"], " ".join(r.get("errors", [])[:4])] for r in sorted(rows, key=lambda r: (r["id"], r["strategy"]))]),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def main(args: Any) -> int:
+    cases = load_cases(Path(args.cases) if args.cases else CASES)
+    if args.only:
+        cases = [c for c in cases if c["id"] in args.only.split(",")]
+    cases = cases[: args.limit] if args.limit else cases
+    strategies = args.strategies.split(",")
+    llm = resolve(args.model)
+    slug = llm.name.replace("gguf:", "").replace(":", "-").replace("/", "-")
+    runs = ROOT / "evals" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    results = Path(args.results) if args.results else runs / f"xmi-{slug}.jsonl"
+    done = {}
+    if args.resume and results.exists():  # a killed batch loses nothing: finished cases are kept
+        for line in results.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["id"], r["strategy"])] = r
+    elif results.exists():
+        results.unlink()
+    rows = list(done.values())
+    with results.open("a") as fh:
+        for case in cases:
+            for strategy in strategies:
+                if (case["id"], strategy) in done:
+                    continue
+                row = run_case(case, strategy, llm, args.max_repairs, runs / f"xmi-{slug}.trace.jsonl")
+                rows.append(row)
+                fh.write(json.dumps(row) + "\n")
+                fh.flush()
+                print(f"{case['id']:<16} {strategy:<10} ok={row['ok']!s:<5} repairs={row['repairs']} {row['seconds']:.0f}s", flush=True)
+    rows = [r for r in rows if r["id"] in {c["id"] for c in cases}]
+    text = report(rows, llm.name, strategies)
+    out = Path(args.out) if args.out else ROOT / "evals" / "reports" / f"xmi-{slug}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    return 0
