@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not (SHARED / "examples" / "metamodels").is_dir():
+        pytest.skip(f"shared examples not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def metamodels(shared: Path) -> Path:
+    return shared / "examples" / "metamodels"
+
+
+def dumps(objects: list[dict]) -> str:
+    return json.dumps({"objects": objects})

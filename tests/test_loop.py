@@ -1,0 +1,130 @@
+"""The agent loop: stop policy, repairs, best attempt, traces — with a scripted LLM."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conceptwright import generate
+from conceptwright.llm.base import LLMError
+
+from .conftest import dumps
+from .scripted import ScriptedLLM
+
+GOOD = dumps([
+    {"id": "lib", "class": "Library", "attrs": {"name": "City"}, "refs": {"writers": ["w1"], "books": ["b1"]}},
+    {"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}},
+    {"id": "b1", "class": "Book", "attrs": {"title": "Dune", "pages": 412}, "refs": {"author": "w1"}},
+])
+BAD_DANGLING = dumps([
+    {"id": "lib", "class": "Library", "refs": {"books": ["b1"]}},
+    {"id": "b1", "class": "Book", "refs": {"author": "nobody"}},
+])
+BAD_TWO = dumps([
+    {"id": "lib", "class": "Library", "refs": {"books": ["b1"]}},
+    {"id": "b1", "class": "Book", "attrs": {"pages": "many"}, "refs": {"author": "nobody"}},
+])
+
+
+@pytest.fixture
+def library(metamodels):
+    return metamodels / "library.ecore"
+
+
+def test_valid_first_try(library):
+    llm = ScriptedLLM([GOOD])
+    res = generate("xmi", "a library", model=llm, metamodel=library)
+    assert res.ok and res.stop_reason == "valid" and res.attempts == 1
+    assert "<library:Library" in res.artefacts["xmi"] and 'title="Dune"' in res.artefacts["xmi"]
+    assert res.conceptual["objects"][0]["id"] == "lib"
+    assert llm.calls[0]["schema"]["properties"]["objects"]["items"]["anyOf"]  # constrained decoding asked
+
+
+def test_repair_feeds_back_previous_model_and_diagnostics(library):
+    llm = ScriptedLLM([BAD_DANGLING, GOOD])
+    res = generate("xmi", "a library", model=llm, metamodel=library)
+    assert res.ok and res.attempts == 2 and res.repairs == 1 and res.best_attempt == 1
+    repair = llm.calls[1]["messages"]
+    assert [m.role for m in repair] == ["system", "user", "assistant", "user"]  # not the whole history
+    assert '"nobody"' in repair[2].content
+    assert "dangling-reference" in repair[3].content and "b1" in repair[3].content
+
+
+def test_same_diagnostics_twice_stops(library):
+    llm = ScriptedLLM([BAD_DANGLING, BAD_DANGLING, GOOD])
+    res = generate("xmi", "a library", model=llm, metamodel=library, max_repairs=5)
+    assert not res.ok and res.stop_reason == "no_progress_same_diagnostics" and res.attempts == 2
+
+
+def test_no_fewer_errors_for_two_rounds_stops(library):
+    other = dumps([{"id": "lib", "class": "Library", "refs": {"books": ["b2"]}},
+                   {"id": "b2", "class": "Book", "refs": {"author": "ghost"}}])
+    llm = ScriptedLLM([BAD_DANGLING, BAD_TWO, other, GOOD])
+    res = generate("xmi", "a library", model=llm, metamodel=library, max_repairs=5)
+    assert res.stop_reason == "no_progress" and res.attempts == 3
+    # fewest errors wins (ties go to the latest); the invalid best attempt is kept
+    assert res.best_attempt == 2 and len(res.diagnostics) == 1
+
+
+def test_max_repairs_budget(library):
+    replies = [dumps([{"id": f"lib{i}", "class": "Library", "refs": {"books": [f"b{i}"]}}]) for i in range(5)]
+    res = generate("xmi", "x", model=ScriptedLLM(replies), metamodel=library, max_repairs=1)
+    assert res.stop_reason == "max_repairs" and res.attempts == 2
+
+
+def test_token_budget(library):
+    res = generate("xmi", "x", model=ScriptedLLM([BAD_DANGLING, BAD_TWO, GOOD]), metamodel=library, max_tokens=10)
+    assert res.stop_reason == "token_budget" and res.attempts == 1
+
+
+def test_unparseable_reply_is_diagnosed(library):
+    llm = ScriptedLLM(["Sure! Here is the model: {\"objects\": [", GOOD])
+    res = generate("xmi", "x", model=llm, metamodel=library)
+    assert res.ok and res.trace[0].diagnostics[0].code == "parse-error"
+    assert "not valid JSON" in llm.calls[1]["messages"][-1].content
+
+
+def test_certain_fixes_are_applied_without_llm_and_recorded(library):
+    # Book not contained anywhere (only the Library can hold it), enum literal in lower case, class case
+    reply = dumps([
+        {"id": "lib", "class": "library", "refs": {"writers": ["w1"]}},
+        {"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}},
+        {"id": "b1", "class": "Book", "attrs": {"category": "mystery"}, "refs": {"author": ["w1"]}},
+    ])
+    res = generate("xmi", "x", model=ScriptedLLM([reply]), metamodel=library)
+    assert res.ok, res.diagnostics
+    fixes = " ".join(res.trace[0].fixes)
+    assert "'library' -> 'Library'" in fixes and "'mystery' -> 'Mystery'" in fixes and "lib.books" in fixes
+
+
+def test_trace_jsonl_has_one_record_per_attempt(library, tmp_path):
+    path = tmp_path / "t.jsonl"
+    generate("xmi", "x", model=ScriptedLLM([BAD_DANGLING, GOOD]), metamodel=library, trace=path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["attempt"] for r in records] == [0, 1]
+    r = records[1]
+    for key in ("run_id", "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.usage.input_tokens",
+                "gen_ai.usage.output_tokens", "gen_ai.operation.name", "prompt_variant", "messages", "raw_output",
+                "diagnostics", "latency_s", "stop_reason"):
+        assert key in r
+    assert records[0]["run_id"] == r["run_id"] and r["stop_reason"] == "valid" and records[0]["stop_reason"] is None
+    assert records[0]["diagnostics"][0]["code"] == "dangling-reference"
+
+
+def test_llm_error_on_first_call_raises_later_keeps_best(library):
+    with pytest.raises(LLMError):
+        generate("xmi", "x", model=ScriptedLLM([LLMError("down")]), metamodel=library)
+    res = generate("xmi", "x", model=ScriptedLLM([BAD_DANGLING, LLMError("down")]), metamodel=library)
+    assert res.stop_reason == "llm_error" and not res.ok and "xmi" in res.artefacts
+
+
+def test_direct_strategy_validates_llm_xmi(library):
+    bad = '<?xml version="1.0"?><library:Library xmlns:xmi="http://www.omg.org/XMI" xmlns:library="http:///library.ecore" xmi:version="2.0" name="C"><books title="T" pagez="3"/></library:Library>'
+    good = ('```xml\n<?xml version="1.0"?>\n<library:Library xmlns:xmi="http://www.omg.org/XMI" xmlns:library="http:///library.ecore" '
+            'xmi:version="2.0" name="C"><writers name="A"/><books title="T" pages="3" author="//@writers.0"/></library:Library>\n```')
+    llm = ScriptedLLM([bad, good])
+    res = generate("xmi", "x", model=llm, metamodel=library, strategy="direct")
+    assert res.ok and res.attempts == 2
+    codes = {d.code for d in res.trace[0].diagnostics}
+    assert {"unknown-feature", "required"} <= codes
+    assert llm.calls[0]["schema"] is None and res.artefacts["xmi"].startswith("<?xml")
