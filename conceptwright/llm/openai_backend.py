@@ -67,12 +67,14 @@ class OpenAIBackend:
     ) -> Completion:
         import openai
 
-        msgs = [m.model_dump() for m in messages]
-        if schema is not None and self.mode == "json_object":
-            # json_object mode requires the word JSON in the prompt; make sure it is there
-            msgs = msgs + [{"role": "system", "content": "Answer with one JSON object only."}]
+        base_msgs = [m.model_dump() for m in messages]
         start = time.perf_counter()
         while True:
+            msgs = base_msgs
+            if schema is not None and self.mode == "json_object":
+                # json_object mode requires the word JSON in the prompt (also after degrading
+                # from json_schema within this call); make sure it is there
+                msgs = msgs + [{"role": "system", "content": "Answer with one JSON object only."}]
             kwargs: dict[str, Any] = {"model": self.model, "messages": msgs, "temperature": temperature}
             if max_tokens:
                 kwargs["max_tokens"] = max_tokens

@@ -66,7 +66,7 @@ def check_model(model: InstanceModel, mm: Metamodel) -> list[Diagnostic]:
     implied = _opposites(known, mm, edges, diags)
     containers = _containment(model, known, mm, edges, diags)
     diags.extend(_bounds(known, mm, edges, implied, containers))
-    for c in mm.ocl:
+    for c in dict.fromkeys(mm.ocl):  # an invariant is often named in two annotations
         diags.append(Diagnostic(code="ocl-not-checked", severity="warning", message=f"OCL invariant {c} was not checked (no OCL evaluator)."))
     return diags
 
@@ -138,6 +138,7 @@ def _check_refs(o: Obj, mm: Metamodel, index: dict[str, Obj], edges: list[Edge])
 def _opposites(known: dict[str, Obj], mm: Metamodel, edges: list[Edge], diags: list[Diagnostic]) -> dict[tuple[str, str], set[str]]:
     """Values a feature gets through its eOpposite; report sides that contradict."""
     implied: dict[tuple[str, str], set[str]] = defaultdict(set)
+    contradicted: set[tuple[str, str]] = set()
     for src, name, tgt in edges:
         f = mm.classes[known[src].cls].features[name] if src in known else None
         if f is None or not f.opposite or f.containment:
@@ -147,11 +148,12 @@ def _opposites(known: dict[str, Obj], mm: Metamodel, edges: list[Edge], diags: l
         if target is None:
             continue
         if f.opposite in target.refs and src not in target.ref_ids(f.opposite):
+            contradicted.add((tgt, f.opposite))
             diags.append(_d("opposite-inconsistent", target, f.opposite,
                             f"{_who(target)}: '{f.opposite}' is the opposite of {known[src].cls}.{name}; '{src}' lists '{tgt}' in '{name}', so '{f.opposite}' of '{tgt}' must include '{src}'. State one side only."))
     for (tgt, opp), srcs in implied.items():
         target = known.get(tgt)
-        if target is None:
+        if target is None or (tgt, opp) in contradicted:  # already reported above
             continue
         g = mm.classes[target.cls].features.get(opp)
         explicit = set(target.ref_ids(opp))
@@ -220,6 +222,6 @@ def _bounds(known: dict[str, Obj], mm: Metamodel, edges: list[Edge], implied: di
                 out.append(_d("required", o, name, f"{_who(o)} is missing {what}; it is required ({f.bounds()})."))
             elif count < f.lower:
                 out.append(_d("lower-bound", o, name, f"{_who(o)}: '{name}' needs at least {f.lower} values, has {count}."))
-            elif f.is_ref and f.upper not in (-1,) and count > f.upper and (o.id, name) in implied:
+            elif f.is_ref and f.upper > 1 and count > f.upper and (o.id, name) in implied:  # upper 1: _opposites reports it
                 out.append(_d("upper-bound", o, name, f"{_who(o)}: '{name}' takes at most {f.upper}, has {count} (counting opposite references)."))
     return out

@@ -170,6 +170,8 @@ class Metamodel:
                     mapped = _NAMED_TYPES.get((dt.name or "").lower())
                     if (dt.eType in (None, object)) and mapped is not None:
                         dt.eType = mapped
+                    mapped = dt.eType
+                    if mapped in (datetime, bool, int, float):  # custom types need parsers too
                         if mapped is datetime:
                             dt.from_string, dt.to_string = parse_date, format_emf_date
                         elif mapped is bool:

@@ -1,0 +1,144 @@
+"""Compiler, schema, summary, autofix and diagram for the xmi target on real metamodels."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyecore.resources import URI
+
+from conceptwright.agent.protocol import InputError
+from conceptwright.compilers.xmi.autofix import autofix
+from conceptwright.compilers.xmi.conceptual import InstanceModel, parse_model
+from conceptwright.compilers.xmi.metamodel import Metamodel
+from conceptwright.compilers.xmi.schema import instance_schema, summary
+from conceptwright.compilers.xmi.to_dot import render, to_dot
+from conceptwright.compilers.xmi.to_xmi import to_xmi
+from conceptwright.tools.xmi_check import check_model
+from conceptwright.tools.xmi_validator import validate_xmi
+
+
+def load_back(mm: Metamodel, xmi: str, tmp_path):
+    path = tmp_path / "m.xmi"
+    path.write_text(xmi)
+    res = mm.rset.get_resource(URI(str(path)))
+    return res.contents
+
+
+def test_extlibrary_dates_interfaces_feature_map_members(metamodels, tmp_path):
+    mm = Metamodel(metamodels / "extlibrary.ecore")
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "lib", "class": "Library", "attrs": {"name": "Main"}, "refs": {"writers": ["w"], "stock": ["b"], "borrowers": ["p"]}},
+        {"id": "w", "class": "Writer", "attrs": {"firstName": "Frank", "lastName": "Herbert"}},
+        {"id": "p", "class": "Borrower", "attrs": {"firstName": "Ann", "lastName": "Lee"}, "refs": {"borrowed": ["b"]}},
+        {"id": "b", "class": "Book", "attrs": {"title": "Dune", "copies": 2, "category": "ScienceFiction", "publicationDate": "1965-08-01"},
+         "refs": {"author": "w"}},
+    ]})
+    assert not [d for d in check_model(model, mm) if d.severity == "error"]
+    xmi = to_xmi(model, mm)
+    assert 'publicationDate="1965-08-01T00:00:00.000+0000"' in xmi  # EMF's EDate format
+    assert 'xsi:type="extlib:Book"' in xmi  # stock is typed Item (abstract): xsi:type needed
+    assert "<writers" in xmi and "<borrowers" in xmi  # feature-map group members saved as themselves
+    _, diags = validate_xmi(xmi, mm)
+    assert not diags
+    root = load_back(mm, xmi, tmp_path)[0]
+    book = root.stock[0]
+    assert book.title == "Dune" and book.author.firstName == "Frank" and book.publicationDate.year == 1965
+    assert book in root.borrowers[0].borrowed and book.borrowers[0].lastName == "Lee"  # eOpposite completed
+
+
+def test_atl_zoo_two_package_petrinet(metamodels, tmp_path):
+    mm = Metamodel(metamodels / "PetriNet.ecore")
+    assert len(mm.top_packages) == 2 and mm.root_classes()[0] == "PetriNet"
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "n", "class": "PetriNet", "attrs": {"name": "N", "location": "1"}, "refs": {"elements": ["p", "t", "q"], "arcs": ["a", "b"]}},
+        {"id": "p", "class": "Place", "attrs": {"name": "P", "location": "2"}},
+        {"id": "q", "class": "Place", "attrs": {"name": "Q", "location": "3"}},
+        {"id": "t", "class": "Transition", "attrs": {"name": "T", "location": "4"}},
+        {"id": "a", "class": "PlaceToTransition", "attrs": {"name": "a", "location": "5", "weight": 1}, "refs": {"from": "p", "to": "t"}},
+        {"id": "b", "class": "TransitionToPlace", "attrs": {"name": "b", "location": "6", "weight": "2"}, "refs": {"from": "t", "to": "q"}},
+    ]})
+    assert not [d for d in check_model(model, mm) if d.severity == "error"]
+    xmi = to_xmi(model, mm, metamodel_location="PetriNet.ecore")
+    assert 'xsi:schemaLocation="PetriNet PetriNet.ecore#/1"' in xmi
+    assert not validate_xmi(xmi, mm)[1]
+    net = load_back(mm, xmi, tmp_path)[0]
+    assert [e.name for e in net.elements] == ["P", "T", "Q"] and net.arcs[1].weight == 2
+    assert net.elements[1].outgoingArc[0].name == "b" and net.elements[0].net is net  # opposites & container
+
+
+def test_same_model_same_bytes(metamodels):
+    mm = Metamodel(metamodels / "library.ecore")
+    data = {"objects": [{"id": "l", "class": "Library", "attrs": {"name": "A"}, "refs": {"writers": ["w"]}},
+                        {"id": "w", "class": "Writer", "attrs": {"name": "B"}}]}
+    assert to_xmi(InstanceModel.model_validate(data), mm) == to_xmi(InstanceModel.model_validate(data), mm)
+
+
+def test_schema_has_one_variant_per_concrete_class(metamodels):
+    mm = Metamodel(metamodels / "extlibrary.ecore")
+    schema = instance_schema(mm)
+    variants = schema["properties"]["objects"]["items"]["anyOf"]
+    consts = sorted(v["properties"]["class"]["const"] for v in variants)
+    assert consts == sorted(n for n, c in mm.classes.items() if c.concrete)
+    book = next(v for v in variants if v["properties"]["class"]["const"] == "Book")
+    attrs = book["properties"]["attrs"]
+    assert attrs["properties"]["category"]["enum"] == ["Mystery", "ScienceFiction", "Biography"]
+    assert attrs["properties"]["pages"]["type"] == "integer" and "copies" in attrs["required"]
+    assert book["properties"]["refs"]["required"] == ["author"]
+    assert "not" not in json.dumps(schema)
+
+
+def test_summary_is_compact_and_readable(metamodels):
+    text = summary(Metamodel(metamodels / "library.ecore"))
+    assert "class Library" in text and "<- root" in text and "books: Book[0..*] (contains)" in text
+    assert "enum BookCategory: Mystery | ScienceFiction | Biography" in text and "<?xml" not in text
+
+
+def test_autofix_moves_container_reference_to_parent(metamodels):
+    mm = Metamodel(metamodels / "PetriNet.ecore")
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "n", "class": "PetriNet", "attrs": {"name": "N", "location": "1"}},
+        {"id": "p", "class": "Place", "attrs": {"name": "P", "location": "2"}, "refs": {"net": "n"}}]})
+    fixed, fixes = autofix(model, mm)
+    assert fixed.by_id()["n"].refs == {"elements": ["p"]} and "net" not in fixed.by_id()["p"].refs
+    assert any("container reference" in f for f in fixes)
+
+
+def test_autofix_leaves_ambiguous_containment_alone(metamodels):
+    mm = Metamodel(metamodels / "library.ecore")
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "a", "class": "Library"}, {"id": "b", "class": "Library"}, {"id": "w", "class": "Writer"}]})
+    fixed, fixes = autofix(model, mm)
+    assert fixes == [] and fixed == model  # two libraries could hold the writer: no guess
+
+
+def test_parse_model_normalises_shapes():
+    model, diags, fixes = parse_model([{"class": "Writer", "name": "Ann", "refs": {"books": None}}])
+    assert not diags and model.objects[0].id == "obj1" and model.objects[0].attrs == {"name": "Ann"}
+    assert len(fixes) == 3
+    model, diags, _ = parse_model({"objects": [{"id": "x"}]})
+    assert model is None and diags[0].code == "schema-error"
+
+
+def test_object_diagram_dot_and_svg(metamodels):
+    mm = Metamodel(metamodels / "library.ecore")
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "l", "class": "Library", "attrs": {"name": "A"}, "refs": {"writers": ["w"], "books": ["b"]}},
+        {"id": "w", "class": "Writer", "attrs": {"name": "B"}},
+        {"id": "b", "class": "Book", "attrs": {"title": "T"}, "refs": {"author": "w"}}]})
+    dot = to_dot(model, mm)
+    assert "l : Library" in dot and "arrowtail=diamond" in dot and "label=author" in dot
+    svg = render(dot, "svg")
+    assert svg.startswith(b"<?xml") and b"<svg" in svg and b"Library" in svg
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("<not-xml", "cannot read metamodel"),
+    ('<?xml version="1.0"?><root/>', "cannot read metamodel"),
+])
+def test_malformed_metamodel_is_a_clear_input_error(tmp_path, content, needle):
+    path = tmp_path / "bad.ecore"
+    path.write_text(content)
+    with pytest.raises(InputError, match=needle):
+        Metamodel(path)
+    with pytest.raises(InputError, match="not found"):
+        Metamodel(tmp_path / "missing.ecore")
