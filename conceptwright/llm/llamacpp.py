@@ -6,6 +6,7 @@ become a grammar raises instead of silently decoding unconstrained JSON (what
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -56,6 +57,13 @@ def _load(path: str, n_ctx: int, n_threads: int, seed: int) -> Any:
     from llama_cpp import Llama
 
     return Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, seed=seed, verbose=False)
+
+
+@atexit.register
+def _free_models() -> None:
+    """Drop cached models while llama_cpp is still importable: a Llama freed during
+    interpreter teardown prints "Exception ignored in Llama.__del__" tracebacks."""
+    _load.cache_clear()
 
 
 @lru_cache(maxsize=32)

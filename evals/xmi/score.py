@@ -31,17 +31,32 @@ def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
     return p, r, f
 
 
+def _canonical(mm: Metamodel, cls: str, src: str, ref: str, tgt: str, tgt_cls: str) -> tuple[str, str, str, str]:
+    """One direction per link: a link and its eOpposite twin map to the same tuple."""
+    info = mm.classes.get(cls)
+    f = info.features.get(ref) if info else None
+    here = (cls, src, ref, tgt)
+    if f is None or not f.opposite or f.containment or f.container:
+        return here
+    there = (tgt_cls, tgt, f.opposite, src)
+    return min(here, there, key=lambda t: (t[2], t[0], t[1], t[3]))
+
+
 def score(model: InstanceModel | None, facts: dict[str, Any], mm: Metamodel) -> dict[str, int]:
     """Counts for attribute and link precision/recall: tp, predicted, gold."""
     gold_objs = facts.get("objects", [])
     keys = {o["class"]: o.get("key") for o in gold_objs}
-    attr_names = {}
+    cls_of_key = {norm(o["attrs"][o["key"]]): o["class"] for o in gold_objs if o.get("key") and o["key"] in o.get("attrs", {})}
+    attr_names: dict[str, set[str]] = {}
     for o in gold_objs:
         attr_names.setdefault(o["class"], set()).update(o.get("attrs", {}))
     gold_attrs = {(o["class"], norm(o["attrs"].get(o.get("key"), "")) if o.get("key") else "", a, norm(v))
                   for o in gold_objs for a, v in o.get("attrs", {}).items()}
-    gold_links = {(norm(l["from"]), l["ref"], norm(l["to"])) for l in facts.get("links", [])}
-    link_refs = {l["ref"] for l in facts.get("links", [])}
+    gold_links = set()
+    for link in facts.get("links", []):
+        src, tgt = norm(link["from"]), norm(link["to"])
+        gold_links.add(_canonical(mm, cls_of_key.get(src, ""), src, link["ref"], tgt, cls_of_key.get(tgt, "")))
+    link_kinds = {(c, r) for c, _, r, _ in gold_links}
     out = {"attr_tp": 0, "attr_pred": 0, "attr_gold": len(gold_attrs), "link_tp": 0, "link_pred": 0, "link_gold": len(gold_links)}
     if model is None:
         return out
@@ -49,12 +64,8 @@ def score(model: InstanceModel | None, facts: dict[str, Any], mm: Metamodel) -> 
 
     def key_of(oid: str) -> str | None:
         o = by_id.get(oid)
-        if o is None:
-            return None
-        k = keys.get(o.cls)
-        if k is None:  # class not in the facts: try any keyed class it inherits from
-            return None
-        return norm(o.attrs.get(k, ""))
+        k = keys.get(o.cls) if o is not None else None
+        return norm(o.attrs.get(k, "")) if k else None
 
     pred_attrs = set()
     for o in model.objects:
@@ -67,17 +78,14 @@ def score(model: InstanceModel | None, facts: dict[str, Any], mm: Metamodel) -> 
                 pred_attrs.add((o.cls, kv, a, norm(o.attrs[a])))
     pred_links = set()
     for o in model.objects:
-        info = mm.classes.get(o.cls)
         for ref in o.refs:
-            f = info.features.get(ref) if info else None
             for tid in o.ref_ids(ref):
                 src, tgt = key_of(o.id), key_of(tid)
                 if src is None or tgt is None:
                     continue
-                if ref in link_refs:
-                    pred_links.add((src, ref, tgt))
-                if f is not None and f.opposite and f.opposite in link_refs:
-                    pred_links.add((tgt, f.opposite, src))  # the same link stated from the other side
+                link = _canonical(mm, o.cls, src, ref, tgt, by_id[tid].cls)
+                if (link[0], link[2]) in link_kinds:
+                    pred_links.add(link)
     out["attr_tp"] = len(pred_attrs & gold_attrs)
     out["attr_pred"] = len(pred_attrs)
     out["link_tp"] = len(pred_links & gold_links)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from lxml import etree
-from pyecore.resources.xmi import XMIResource
+from pyecore.resources.xmi import XMIOptions, XMIResource
 
 from .conceptual import InstanceModel
 from .memuri import MemoryURI
@@ -87,7 +87,7 @@ def to_xmi(model: InstanceModel, mm: Metamodel, *, metamodel_location: str | Non
     resource = XMIResource(uri)
     for r in roots:
         resource.append(r)
-    resource.save()
+    resource.save(options={XMIOptions.SERIALIZE_DEFAULT_VALUES: True})  # keep stated values equal to defaults
     data = uri.data
     if metamodel_location and roots:
         data = _add_schema_location(data, mm, metamodel_location)
