@@ -158,10 +158,9 @@ def test_llamacpp_constrained_decoding_enforces_schema(smollm2: LlamaCppBackend)
 
 
 def test_llamacpp_unconstrained_is_flagged(smollm2: LlamaCppBackend) -> None:
-    out = smollm2.complete(USER, max_tokens=8)
+    out = smollm2.complete(USER, max_tokens=4)
     assert out.constrained is False
-    assert out.usage.output_tokens > 0
-    assert out.usage.output_tokens <= 8
+    assert 0 < out.usage.output_tokens <= 4
 
 
 def test_llamacpp_rejects_schemas_that_cannot_become_grammars(smollm2: LlamaCppBackend) -> None:

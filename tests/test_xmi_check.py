@@ -217,8 +217,8 @@ def test_single_valued_opposite_implied_twice(mm: Metamodel) -> None:
     only(diags, ("opposite-inconsistent", "o1", "customer"))
 
 
-def test_opposite_implied_counts_for_lower_bound(mm: Metamodel) -> None:
-    # o1.customer is implied by c1.orders: no diagnostic either side
+def test_opposite_stated_on_one_side_is_enough(mm: Metamodel) -> None:
+    # o1.customer is implied by c1.orders: no diagnostic on either side
     diags = check(mm, shop(refs={"orders": ["o1"], "customers": ["c1"]}), obj("c1", "Customer", refs={"orders": ["o1"]}), obj("o1", "Order"))
     only(diags)
 
@@ -360,24 +360,24 @@ def test_xmi_parse_error(mm: Metamodel) -> None:
 
 def test_xmi_unknown_xsi_type(mm: Metamodel) -> None:
     _, diags = validate_xmi(xmi(body='  <customers xsi:type="shop:Client" name="Ann"/>\n'), mm)
-    assert ("unknown-class", "//@customers.0", None) in errors(diags)
-    assert {c for c, _, _ in errors(diags)} <= {"unknown-class", "pyecore-load"}
+    only(diags, ("unknown-class", "//@customers.0", None), ("pyecore-load", None, None))
 
 
 def test_xmi_unknown_xml_attribute(mm: Metamodel) -> None:
-    _, diags = validate_xmi(xmi(body='  <orders number="1" priority="high"/>\n'), mm, load_check=False)
-    only(diags, ("unknown-feature", "//@orders.0", "priority"))
+    _, diags = validate_xmi(xmi(body='  <orders number="1" priority="high"/>\n'), mm)
+    only(diags, ("unknown-feature", "//@orders.0", "priority"), ("pyecore-load", None, None))
 
 
 def test_xmi_dangling_fragment(mm: Metamodel) -> None:
     body = '  <orders number="1"/>\n  <customers xsi:type="shop:Customer" orders="//@orders.7"/>\n'
-    _, diags = validate_xmi(xmi(body=body), mm, load_check=False)
-    only(diags, ("dangling-reference", "//@customers.0", "orders"))
+    _, diags = validate_xmi(xmi(body=body), mm)
+    only(diags, ("dangling-reference", "//@customers.0", "orders"), ("pyecore-load", None, None))
     assert "//@orders.7" in [d for d in diags if d.code == "dangling-reference"][0].message
 
 
 def test_xmi_bad_enum_literal(mm: Metamodel) -> None:
-    _, diags = validate_xmi(xmi('code="C1" status="PENDING"'), mm, load_check=False)
+    # pyecore loads this silently; only the lxml reader + check_model catch it
+    _, diags = validate_xmi(xmi('code="C1" status="PENDING"'), mm)
     only(diags, ("enum-literal", "/", "status"))
 
 

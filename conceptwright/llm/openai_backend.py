@@ -55,7 +55,7 @@ class OpenAIBackend:
             return None
         if self.mode == "json_object":
             return {"type": "json_object"}
-        return {"type": "json_schema", "json_schema": {"name": "conceptual_model", "schema": to_strict(schema), "strict": False}}
+        return {"type": "json_schema", "json_schema": {"name": "conceptual_model", "schema": to_strict(schema), "strict": True}}
 
     def complete(
         self,

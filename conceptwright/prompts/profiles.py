@@ -17,6 +17,7 @@ class Profile(BaseModel):
     match: list[str] = Field(default_factory=list)  # lower-case substrings of the model name
     variant: str = "v1"  # prompt variant, recorded in traces
     example: bool = True  # include a worked example in the prompt
+    example_kind: str = "generic"  # "generic" (another domain) or "metamodel" (synthesised from the metamodel)
     compact: bool = False  # terser instructions for very small models
     use_schema: bool = True  # constrained decoding / structured outputs
     max_tokens: int = 3072  # output budget per call

@@ -50,10 +50,12 @@ RULES_COMPACT = """JSON: {"objects": [{"id", "class", "attrs", "refs"}]}
 - use only names from the metamodel"""
 
 
-def conceptual_messages(summary: str, root: str, spec: str, profile: Profile) -> list[Message]:
+def conceptual_messages(summary: str, root: str, spec: str, profile: Profile, own_example: str | None = None) -> list[Message]:
     rules = (RULES_COMPACT if profile.compact else RULES).replace("{root}", root)
     parts = [f"Metamodel:\n{summary}", rules]
-    if profile.example:
+    if profile.example and profile.example_kind == "metamodel" and own_example:
+        parts.append(f"Example of the JSON shape for this metamodel (use the description's names and values):\n{own_example}")
+    elif profile.example:
         parts.append(f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nDescription: {EXAMPLE_SPEC}\nJSON:\n{EXAMPLE_JSON}")
     parts.append(f"Description: {spec}\nJSON:")
     return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]

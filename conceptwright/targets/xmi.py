@@ -12,6 +12,7 @@ from ..agent.result import Result
 from ..compilers.jsonparse import JSONExtractError, extract_json
 from ..compilers.xmi.autofix import autofix
 from ..compilers.xmi.conceptual import InstanceModel, parse_model
+from ..compilers.xmi.example import example_instance
 from ..compilers.xmi.metamodel import Metamodel
 from ..compilers.xmi.schema import instance_schema, summary
 from ..compilers.xmi.to_dot import render, to_dot
@@ -54,7 +55,9 @@ class ConceptualJob(_XmiJob):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.schema = instance_schema(self.mm) if self.profile.use_schema else None
-        self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile)
+        own = example_instance(self.mm) if self.profile.example_kind == "metamodel" else None
+        own_json = json.dumps(own.dump(), ensure_ascii=False) if own is not None else None
+        self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile, own_json)
 
     def first_messages(self) -> list[Message]:
         return list(self._first)

@@ -33,8 +33,10 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
                 o.cls = found
         if o.cls in mm.classes:
             _fix_features(o, mm, fixes)
+    _fix_ref_names(model, mm, fixes)
     _fix_containers(model, mm, fixes)
     _fix_roots(model, mm, fixes)
+    _add_missing_root(model, mm, fixes)
     return model, fixes
 
 
@@ -96,6 +98,32 @@ def _literal(f: Feature, value, o: Obj, fixes: list[str]):
         return v
 
     return [fix_one(v) for v in value] if isinstance(value, list) else fix_one(value)
+
+
+def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """A reference written as the target's name instead of its id: use the id when
+    exactly one object of a fitting class has that name."""
+    index = model.by_id()
+    for o in model.objects:
+        info = mm.classes.get(o.cls)
+        if info is None:
+            continue
+        for name in list(o.refs):
+            f = info.features.get(name)
+            if f is None or not f.is_ref:
+                continue
+            changed = False
+            new_ids = []
+            for rid in o.ref_ids(name):
+                if rid not in index:
+                    hits = [p.id for p in model.objects if p.id != o.id and mm.is_a(p.cls, f.type_name)
+                            and any(isinstance(v, str) and _norm(v) == _norm(rid) for v in p.attrs.values())]
+                    if len(hits) == 1:
+                        fixes.append(f"{o.id}.{name}: '{rid}' is the name of '{hits[0]}'; used its id")
+                        rid, changed = hits[0], True
+                new_ids.append(rid)
+            if changed:
+                o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
 
 
 def _fix_containers(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
@@ -177,3 +205,35 @@ def _descends(node: str, ancestor: str, contained: dict[str, str]) -> bool:
         if node == ancestor:
             return True
     return False
+
+
+def _add_missing_root(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """Several top-level objects and no root: when the metamodel has a single root class
+    with no required features, and each loose object fits exactly one of its containment
+    references, create that root and put them there."""
+    roots = mm.root_classes()
+    if len(roots) != 1:
+        return
+    root_cls = roots[0]
+    info = mm.classes[root_cls]
+    if any(f.lower > 0 for f in info.settable().values()):
+        return
+    contained = {cid for o in model.objects if o.cls in mm.classes for name in o.refs
+                 if (f := mm.classes[o.cls].features.get(name)) is not None and f.is_ref and f.containment
+                 for cid in o.ref_ids(name)}
+    loose = [o for o in model.objects if o.id not in contained]
+    if len(loose) < 2 or any(o.cls == root_cls or o.cls not in mm.classes for o in loose):
+        return
+    slots: dict[str, Feature] = {}
+    for o in loose:
+        fits = [f for f in info.settable().values() if f.containment and mm.is_a(o.cls, f.type_name)]
+        if len(fits) != 1:
+            return
+        slots[o.id] = fits[0]
+    ids = {o.id for o in model.objects}
+    rid = next(c for c in ("root", "root1", "root2", "root_obj") if c not in ids)
+    root = Obj(id=rid, cls=root_cls)
+    for o in loose:
+        _add_ref(root, slots[o.id], o.id)
+    model.objects.insert(0, root)
+    fixes.append(f"added the missing root '{rid}' ({root_cls}) holding {', '.join(o.id for o in loose)}")
