@@ -41,7 +41,8 @@ Rules:
 - "refs": reference name -> id of another object, or a list of ids when the reference allows many ([0..*], [1..*]).
 - Give every [1..1] and [1..*] attribute and reference a value.
 - Exactly one root object ({root}). Every other object is listed by its parent in a "contains" reference.
-- For a pair of opposite references, state one side."""
+- A reference marked "also sets X.y" fills in its opposite: do not write that opposite yourself.
+- Write values without the quotes the description may put around names."""
 
 RULES_COMPACT = """JSON: {"objects": [{"id", "class", "attrs", "refs"}]}
 - one object per thing; unique ids
@@ -81,5 +82,5 @@ def repair_message(previous_label: str, diagnostics: str, what: str) -> Message:
     return Message(
         role="user",
         content=f"The validator found these problems in your {previous_label}:\n{diagnostics}\n\n"
-        f"Fix them and write the complete corrected {what} again (all objects, not only the changed ones).",
+        f"Fix them and write the complete corrected {what} again: all objects with all their attributes and references, keeping what was right.",
     )

@@ -70,6 +70,8 @@ def _fix_features(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
         if f is None or f.is_ref:
             continue
         value = _shape(f, value, o, fixes)
+        if f.kind == "string":
+            value = _unquote(value, o, f, fixes)
         if f.kind == "enum":
             value = _literal(f, value, o, fixes)
         o.attrs[name] = value
@@ -86,6 +88,17 @@ def _shape(f: Feature, value, o: Obj, fixes: list[str]):
     if f.many and not isinstance(value, list):
         return [value]
     return value
+
+
+def _unquote(value, o: Obj, f: Feature, fixes: list[str]):
+    """'Dune' -> Dune: quotes copied from the description are not part of the value."""
+    def one(v):
+        if isinstance(v, str) and len(v) > 2 and v[0] == v[-1] and v[0] in "'\"`" and v[0] not in v[1:-1]:
+            fixes.append(f"{o.id}.{f.name}: removed the quotes around {v}")
+            return v[1:-1]
+        return v
+
+    return [one(v) for v in value] if isinstance(value, list) else one(value)
 
 
 def _literal(f: Feature, value, o: Obj, fixes: list[str]):

@@ -84,6 +84,7 @@ class Feature:
     transient: bool = False
     changeable: bool = True
     is_id: bool = False
+    implied: bool = False  # the redundant side of a non-containment eOpposite pair: prompts and schema omit it
     literals: tuple[str, ...] = ()
     efeature: Any = field(default=None, repr=False)
 
@@ -160,6 +161,26 @@ class Metamodel:
             raise InputError(f"metamodel {self.path} is inconsistent: {type(exc).__name__}: {exc}") from None
         if not self.classes:
             raise InputError(f"metamodel {self.path} declares no classes")
+        self._mark_implied()
+
+    def _mark_implied(self) -> None:
+        """Of each non-containment eOpposite pair keep one side for the LLM to state (the
+        single-valued one, else the first by name); the compiler fills in the other."""
+        for info in self.classes.values():
+            for f in info.features.values():
+                if not f.is_ref or not f.opposite or f.containment or f.container:
+                    continue
+                other = self._opposite_feature(f)
+                if other is None or other.containment or other.container:
+                    continue
+                # the side with the larger key is kept: single-valued first, then by name
+                f.implied = (not f.many, f.owner + "." + f.name) < (not other.many, other.owner + "." + other.name)
+
+    def _opposite_feature(self, f: Feature) -> Feature | None:
+        for info in self.classes.values():
+            if info.eclass.name == f.type_name:
+                return info.features.get(f.opposite or "")
+        return None
 
     def _fix_datatypes(self) -> None:
         """Give custom datatypes a Python type; make dates round-trip in EMF's format."""

@@ -31,7 +31,7 @@ def _ref_schema(f: Feature) -> dict[str, Any]:
 
 def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
     info = mm.classes[cls]
-    feats = info.settable()
+    feats = {n: f for n, f in info.settable().items() if not f.implied}
     attrs = {n: f for n, f in feats.items() if not f.is_ref}
     refs = {n: f for n, f in feats.items() if f.is_ref}
     props: dict[str, Any] = {"id": {"type": "string", "maxLength": MAX_ID}, "class": {"const": cls}}
@@ -86,8 +86,8 @@ def feature_line(f: Feature, mm: Metamodel) -> str:
         subs = mm.concrete_subtypes(f.type_name)
         if subs and subs != [f.type_name]:
             notes.append("one of " + "|".join(subs))
-        if f.opposite:
-            notes.append(f"opposite {f.type_name}.{f.opposite}")
+        if f.opposite and not f.containment:
+            notes.append(f"also sets {f.type_name}.{f.opposite}")
     if notes:
         text += " (" + ", ".join(notes) + ")"
     return text
@@ -97,23 +97,24 @@ def summary(mm: Metamodel) -> str:
     """A compact, readable description of the metamodel for the prompt."""
     lines: list[str] = []
     roots = mm.root_classes()
+    abstract = [n for n, c in mm.classes.items() if not c.concrete]
     for name, info in mm.classes.items():
-        feats = info.settable()
-        head = ("abstract class " if not info.concrete else "class ") + name
-        if info.supertypes:
-            head += " extends " + ", ".join(info.supertypes)
+        if not info.concrete:
+            continue
+        feats = {n: f for n, f in info.settable().items() if not f.implied}
+        direct = [s.name for s in info.eclass.eSuperTypes]
+        head = f"class {name}" + (f" extends {', '.join(direct)}" if direct else "")
         if name in roots[:1]:
             head += "  <- root"
+        lines.append(head)
         attrs = [feature_line(f, mm) for f in feats.values() if not f.is_ref]
         refs = [feature_line(f, mm) for f in feats.values() if f.is_ref]
-        if not info.concrete:
-            lines.append(head + " (cannot be instantiated)")
-            continue
-        lines.append(head)
         if attrs:
             lines.append("  attrs: " + "; ".join(attrs))
         if refs:
             lines.append("  refs: " + "; ".join(refs))
+    if abstract:
+        lines.append("abstract (never use as class): " + ", ".join(abstract))
     for enum, lits in mm.enums.items():
         lines.append(f"enum {enum}: " + " | ".join(lits))
     return "\n".join(lines)
