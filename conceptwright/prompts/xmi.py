@@ -16,11 +16,11 @@ enum EnclosureKind: Indoor | Outdoor"""
 EXAMPLE_SPEC = "Zoo Green Park has an outdoor enclosure Savanna of 500 square metres, kept by Ana, and an indoor enclosure Reptile House kept by Ben."
 EXAMPLE_JSON = (
     '{"objects": [\n'
-    ' {"id": "zoo", "class": "Zoo", "attrs": {"name": "Green Park"}, "refs": {"enclosures": ["e1", "e2"], "keepers": ["k1", "k2"]}},\n'
-    ' {"id": "e1", "class": "Enclosure", "attrs": {"name": "Savanna", "size": 500, "kind": "Outdoor"}, "refs": {"keeper": "k1"}},\n'
-    ' {"id": "e2", "class": "Enclosure", "attrs": {"name": "Reptile House", "kind": "Indoor"}, "refs": {"keeper": "k2"}},\n'
-    ' {"id": "k1", "class": "Keeper", "attrs": {"name": "Ana"}},\n'
-    ' {"id": "k2", "class": "Keeper", "attrs": {"name": "Ben"}}]}'
+    ' {"id": "zoo1", "class": "Zoo", "attrs": {"name": "Green Park"}, "refs": {"enclosures": ["enclosure1", "enclosure2"], "keepers": ["keeper1", "keeper2"]}},\n'
+    ' {"id": "enclosure1", "class": "Enclosure", "attrs": {"name": "Savanna", "size": 500, "kind": "Outdoor"}, "refs": {"keeper": "keeper1"}},\n'
+    ' {"id": "enclosure2", "class": "Enclosure", "attrs": {"name": "Reptile House", "kind": "Indoor"}, "refs": {"keeper": "keeper2"}},\n'
+    ' {"id": "keeper1", "class": "Keeper", "attrs": {"name": "Ana"}},\n'
+    ' {"id": "keeper2", "class": "Keeper", "attrs": {"name": "Ben"}}]}'
 )
 EXAMPLE_XMI = """<?xml version="1.0" encoding="UTF-8"?>
 <zoo:Zoo xmi:version="2.0" xmlns:xmi="http://www.omg.org/XMI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:zoo="http://example.org/zoo" name="Green Park">
@@ -35,7 +35,7 @@ SYSTEM_DIRECT = "You turn descriptions into XMI instance models of a given Ecore
 
 RULES = """Write the model as JSON: {"objects": [{"id": ..., "class": ..., "attrs": {...}, "refs": {...}}]}
 Rules:
-- One object for each thing the description mentions; "id" is a short unique word.
+- One object for each thing the description mentions. "id" is the class name in lower case plus a number (book1, writer2): never reuse an id.
 - "class" is a class of the metamodel that can be instantiated (never an abstract class).
 - "attrs": attribute name -> value, only attributes of that class. Numbers as numbers, true/false, dates as "YYYY-MM-DD", enum values spelled exactly as listed.
 - "refs": reference name -> id of another object, or a list of ids when the reference allows many ([0..*], [1..*]).

@@ -2,12 +2,17 @@
 ``conceptwright.targets`` entry-point group (``name = "package.module:TargetClass"``)."""
 from __future__ import annotations
 
+import importlib.util
 from importlib.metadata import entry_points
 
 from ..agent.protocol import InputError, Target
 
 GROUP = "conceptwright.targets"
-_BUILTIN = {"xmi": "conceptwright.targets.xmi:XmiTarget"}
+_BUILTIN = {
+    "xmi": "conceptwright.targets.xmi:XmiTarget",
+    "cad": "conceptwright.targets.cad:CadTarget",
+    "sim": "conceptwright.targets.sim:SimTarget",
+}
 
 
 def _load(ref: str) -> Target:
@@ -18,7 +23,7 @@ def _load(ref: str) -> Target:
 
 def available() -> dict[str, str]:
     """Target name -> 'module:object' reference (entry points override nothing built in)."""
-    found = dict(_BUILTIN)
+    found = {n: r for n, r in _BUILTIN.items() if importlib.util.find_spec(r.partition(":")[0]) is not None}
     for ep in entry_points(group=GROUP):
         found.setdefault(ep.name, ep.value)
     return found

@@ -1,0 +1,201 @@
+"""JSON data -> a conceptual sim model, with the shape fixes that are certain.
+
+Certain fixes (recorded, no LLM call): a missing ``kind`` told by the keys present;
+routing written as a bare id or a list of ids; ``end``/``sink``/``out`` read as ``exit``;
+distribution and method names in another spelling; empty ``from``/``to`` of a flow;
+references that match an element's id but for case.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from ...llm.schema import drop_nulls
+from ...tools.diagnostics import Diagnostic
+from .model import EXIT, ContinuousModel, ProcessModel, SimModel
+
+_ADAPTER: TypeAdapter[ProcessModel | ContinuousModel] = TypeAdapter(SimModel)
+_EXIT_ALIASES = {"exit", "end", "sink", "out", "leave", "leaves", "depart", "departure", "done", "system exit", "none", ""}
+_OUTSIDE = {"", "none", "null", "outside", "cloud", "environment", "source", "sink"}
+_DISTS = {
+    "exp": "exponential", "expo": "exponential", "exponential": "exponential", "poisson": "exponential",
+    "markovian": "exponential", "m": "exponential", "constant": "constant", "fixed": "constant",
+    "deterministic": "constant", "d": "constant", "uniform": "uniform", "triangular": "triangular",
+    "triangle": "triangular", "normal": "normal", "gaussian": "normal", "lognormal": "lognormal",
+}
+_METHODS = {"rk45": "RK45", "euler": "Euler", "lsoda": "LSODA", "radau": "Radau", "rk": "RK45", "runge-kutta": "RK45"}
+_PROCESS_KEYS = ("sources", "resources", "activities")
+_CONTINUOUS_KEYS = ("stocks", "flows", "states", "auxiliaries", "parameters")
+SHAPE_HINT = {
+    "process": 'A process model is {"kind": "process", "name", "time_unit", "sources": [{"id", "interarrival": '
+               '{"dist", "mean"}, "next": [{"to", "p"}]}], "resources": [{"id", "capacity"}], "activities": '
+               '[{"id", "resource", "duration": {"dist", "mean"}, "next": [{"to", "p"}]}], "run": {"horizon", '
+               '"replications", "seed"}}.',
+    "continuous": 'A continuous model is {"kind": "continuous", "name", "time_unit", "parameters": [{"id", "value", '
+                  '"unit"}], "stocks": [{"id", "initial", "unit"}], "flows": [{"id", "from", "to", "rate"}], '
+                  '"states": [{"id", "initial", "der"}], "auxiliaries": [{"id", "equation"}], "time": {"stop", "dt"}}.',
+}
+
+
+def _routes(value: Any, where: str, fixes: list[str]) -> Any:
+    if isinstance(value, str):
+        fixes.append(f"{where}: read next '{value}' as [{{\"to\": \"{value}\", \"p\": 1}}]")
+        value = [{"to": value, "p": 1.0}]
+    if isinstance(value, dict) and "to" in value:
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    out = []
+    for r in value:
+        if isinstance(r, str):
+            fixes.append(f"{where}: read next '{r}' as {{\"to\": \"{r}\"}}")
+            r = {"to": r, "p": 1.0 if len(value) == 1 else None}
+            r = {k: v for k, v in r.items() if v is not None}
+        if isinstance(r, dict):
+            r = dict(r)
+            if "p" not in r:
+                for alias in ("probability", "prob"):
+                    if alias in r:
+                        r["p"] = r.pop(alias)
+            to = r.get("to")
+            if isinstance(to, str) and to.strip().lower() in _EXIT_ALIASES and to != EXIT:
+                fixes.append(f"{where}: destination '{to}' -> 'exit'")
+                r["to"] = EXIT
+        out.append(r)
+    return out
+
+
+def _dist(value: Any, where: str, fixes: list[str]) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("dist"), str):
+        name = value["dist"].strip().lower()
+        if name in _DISTS and _DISTS[name] != value["dist"]:
+            fixes.append(f"{where}: distribution '{value['dist']}' -> '{_DISTS[name]}'")
+            value = {**value, "dist": _DISTS[name]}
+    return value
+
+
+def _normalize_process(d: dict[str, Any], fixes: list[str]) -> None:
+    for key in ("sources", "activities"):
+        items = d.get(key)
+        if not isinstance(items, list):
+            continue
+        for i, e in enumerate(items):
+            if not isinstance(e, dict):
+                continue
+            where = f"{key}/{e.get('id', i)}"
+            if "next" not in e and "to" in e:
+                e["next"] = e.pop("to")
+            if "next" in e:
+                e["next"] = _routes(e["next"], where, fixes)
+            for field in ("interarrival", "duration"):
+                if field in e:
+                    e[field] = _dist(e[field], f"{where}.{field}", fixes)
+
+
+def _normalize_continuous(d: dict[str, Any], fixes: list[str]) -> None:
+    for f in d.get("flows") or []:
+        if not isinstance(f, dict):
+            continue
+        for end in ("from", "to"):
+            v = f.get(end)
+            if isinstance(v, str) and v.strip().lower() in _OUTSIDE:
+                del f[end]
+                if v.strip():
+                    fixes.append(f"flows/{f.get('id')}: '{end}': '{v}' read as outside the model")
+    t = d.get("time")
+    if isinstance(t, dict) and isinstance(t.get("method"), str):
+        m = _METHODS.get(t["method"].strip().lower())
+        if m and m != t["method"]:
+            fixes.append(f"time.method '{t['method']}' -> '{m}'")
+            t["method"] = m
+
+
+def normalize(data: Any) -> tuple[Any, list[str]]:
+    """Shape fixes that are certain, before pydantic."""
+    fixes: list[str] = []
+    data = drop_nulls(data)
+    if not isinstance(data, dict):
+        return data, fixes
+    data = dict(data)
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in ("process", "continuous"):
+        guess = None
+        low = kind.strip().lower() if isinstance(kind, str) else ""
+        if low in ("discrete", "discrete-event", "des", "queue", "queueing") or any(k in data for k in _PROCESS_KEYS):
+            guess = "process"
+        elif low in ("ode", "system dynamics", "sd", "continuous") or any(k in data for k in _CONTINUOUS_KEYS):
+            guess = "continuous"
+        if guess:
+            fixes.append(f"kind {kind!r} -> '{guess}'" if kind else f"set kind to '{guess}' (told by the keys present)")
+            data["kind"] = guess
+    if data.get("kind") == "process":
+        _normalize_process(data, fixes)
+    elif data.get("kind") == "continuous":
+        _normalize_continuous(data, fixes)
+    return data, fixes
+
+
+def _message(err: Any, kind: str | None) -> str:
+    loc = "/".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "tagged-union")))
+    loc = re.sub(r"^(process|continuous)/", "", loc)
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = f"'{err['loc'][-1]}' is not a field here; remove it or use one of the documented fields"
+    hint = SHAPE_HINT.get(kind or "", SHAPE_HINT["process"] + " " + SHAPE_HINT["continuous"])
+    return f"{msg} at {loc or 'top level'}. {hint}"
+
+
+def parse_model(data: Any) -> tuple[ProcessModel | ContinuousModel | None, list[Diagnostic], list[str]]:
+    """Validate JSON data as a sim model; diagnostics say what is malformed and where."""
+    data, fixes = normalize(data)
+    if not isinstance(data, dict):
+        return None, [Diagnostic(code="schema-error", message="the reply must be one JSON object with a \"kind\" "
+                                 "of \"process\" or \"continuous\"")], fixes
+    if data.get("kind") not in ("process", "continuous"):
+        return None, [Diagnostic(code="schema-error", feature="kind", message="\"kind\" must be \"process\" (queues, "
+                                 "entities, resources) or \"continuous\" (stocks, flows, ODE states)")], fixes
+    try:
+        model = _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        kind = data.get("kind")
+        diags = [Diagnostic(code="schema-error", obj="/".join(str(p) for p in e["loc"][1:]) or None,
+                            message=_message(e, kind)) for e in exc.errors()[:12]]
+        return None, diags, fixes
+    fixes += _fix_reference_case(model)
+    return model, [], fixes
+
+
+def _fix_reference_case(model: ProcessModel | ContinuousModel) -> list[str]:
+    """References that match an id but for case or spaces/underscores are rewritten to it."""
+    fixes: list[str] = []
+    ids = model.element_ids()
+
+    def canon(name: str) -> str:
+        return re.sub(r"[\s_\-]", "", name.lower())
+
+    by = {}
+    for i in ids:
+        by.setdefault(canon(i), []).append(i)
+
+    def fix(value: str | None, where: str) -> str | None:
+        if value is None or value in ids or value == EXIT:
+            return value
+        hits = by.get(canon(value), [])
+        if len(hits) == 1:
+            fixes.append(f"{where}: reference '{value}' -> '{hits[0]}'")
+            return hits[0]
+        return value
+
+    if isinstance(model, ProcessModel):
+        for e in (*model.sources, *model.activities):
+            for r in e.next:
+                r.to = fix(r.to, f"{e.id}.next") or r.to
+        for a in model.activities:
+            a.resource = fix(a.resource, f"{a.id}.resource")
+    else:
+        for f in model.flows:
+            f.from_ = fix(f.from_, f"{f.id}.from")
+            f.to = fix(f.to, f"{f.id}.to")
+    return fixes
