@@ -142,3 +142,39 @@ def test_malformed_metamodel_is_a_clear_input_error(tmp_path, content, needle):
         Metamodel(path)
     with pytest.raises(InputError, match="not found"):
         Metamodel(tmp_path / "missing.ecore")
+
+
+NESTED = """<?xml version="1.0" encoding="UTF-8"?>
+<ecore:EPackage xmi:version="2.0" xmlns:xmi="http://www.omg.org/XMI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:ecore="http://www.eclipse.org/emf/2002/Ecore" name="plant" nsURI="http://example.org/plant" nsPrefix="plant">
+  <eClassifiers xsi:type="ecore:EClass" name="Plant">
+    <eStructuralFeatures xsi:type="ecore:EAttribute" name="tags" upperBound="-1" eType="ecore:EDataType http://www.eclipse.org/emf/2002/Ecore#//EString"/>
+    <eStructuralFeatures xsi:type="ecore:EReference" name="machines" upperBound="-1" eType="#//hw/Machine" containment="true"/>
+    <eStructuralFeatures xsi:type="ecore:EReference" name="uses" upperBound="-1" eType="#//hw/Machine"/>
+  </eClassifiers>
+  <eSubpackages name="hw" nsURI="http://example.org/plant/hw" nsPrefix="hw">
+    <eClassifiers xsi:type="ecore:EClass" name="Machine">
+      <eStructuralFeatures xsi:type="ecore:EAttribute" name="code" lowerBound="1" iD="true" eType="ecore:EDataType http://www.eclipse.org/emf/2002/Ecore#//EString"/>
+      <eStructuralFeatures xsi:type="ecore:EAttribute" name="power" eType="ecore:EDataType http://www.eclipse.org/emf/2002/Ecore#//ELong"/>
+    </eClassifiers>
+  </eSubpackages>
+</ecore:EPackage>
+"""
+
+
+def test_subpackages_id_attributes_and_many_valued_attributes(tmp_path):
+    path = tmp_path / "plant.ecore"
+    path.write_text(NESTED)
+    mm = Metamodel(path)
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "p", "class": "Plant", "attrs": {"tags": ["a", "b c"]}, "refs": {"machines": ["m1", "m2"], "uses": ["m2"]}},
+        {"id": "m1", "class": "Machine", "attrs": {"code": "M-1", "power": 1500}},
+        {"id": "m2", "class": "Machine", "attrs": {"code": "M-2"}}]})
+    xmi = to_xmi(model, mm)
+    assert 'uses="M-2"' in xmi and "<tags>b c</tags>" in xmi  # references through the ID attribute
+    graph, diags = validate_xmi(xmi, mm)
+    assert not diags and graph.by_id()["/"].attrs["tags"] == ["a", "b c"]
+    assert graph.by_id()["/"].refs["uses"] == ["//@machines.1"]
+    model.objects[2].attrs["code"] = "M-1"
+    dup = [d for d in check_model(model, mm) if d.code == "duplicate-id"]
+    assert dup and dup[0].obj == "m2" and dup[0].feature == "code"

@@ -63,12 +63,28 @@ def check_model(model: InstanceModel, mm: Metamodel) -> list[Diagnostic]:
         diags.extend(_check_attrs(o, mm))
         diags.extend(_check_refs(o, mm, index, edges))
 
+    diags.extend(_id_attributes(known, mm))
     implied = _opposites(known, mm, edges, diags)
     containers = _containment(model, known, mm, edges, diags)
     diags.extend(_bounds(known, mm, edges, implied, containers))
     for c in dict.fromkeys(mm.ocl):  # an invariant is often named in two annotations
         diags.append(Diagnostic(code="ocl-not-checked", severity="warning", message=f"OCL invariant {c} was not checked (no OCL evaluator)."))
     return diags
+
+
+def _id_attributes(known: dict[str, Obj], mm: Metamodel) -> list[Diagnostic]:
+    """EMF resolves references through ID attributes: their values must be unique."""
+    seen: dict[str, str] = {}
+    out = []
+    for o in known.values():
+        for name, f in mm.classes[o.cls].features.items():
+            if f.is_id and not f.is_ref and name in o.attrs and not isinstance(o.attrs[name], list):
+                value = str(o.attrs[name])
+                if value in seen:
+                    out.append(_d("duplicate-id", o, name, f"{_who(o)}: '{name}' is an ID attribute and '{value}' is already used by '{seen[value]}'; give each object its own value."))
+                else:
+                    seen[value] = o.id
+    return out
 
 
 def _check_attrs(o: Obj, mm: Metamodel) -> list[Diagnostic]:
