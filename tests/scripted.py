@@ -16,7 +16,7 @@ class ScriptedLLM:
 
     def complete(self, messages: list[Message], *, schema: dict[str, Any] | None = None,
                  max_tokens: int | None = None, temperature: float = 0.0) -> Completion:
-        self.calls.append({"messages": messages, "schema": schema, "max_tokens": max_tokens})
+        self.calls.append({"messages": messages, "schema": schema, "max_tokens": max_tokens, "temperature": temperature})
         if not self.replies:
             raise LLMError("script exhausted")
         reply = self.replies.pop(0)

@@ -45,9 +45,11 @@ def test_repair_feeds_back_previous_model_and_diagnostics(library):
     res = generate("xmi", "a library", model=llm, metamodel=library)
     assert res.ok and res.attempts == 2 and res.repairs == 1 and res.best_attempt == 1
     repair = llm.calls[1]["messages"]
-    assert [m.role for m in repair] == ["system", "user", "assistant", "user"]  # not the whole history
-    assert '"nobody"' in repair[2].content
-    assert "dangling-reference" in repair[3].content and "b1" in repair[3].content
+    assert [m.role for m in repair] == ["system", "user"]  # the task, the previous model, its problems; no history
+    text = repair[1].content
+    assert text.startswith(llm.calls[0]["messages"][1].content)
+    assert '"nobody"' in text and "dangling-reference" in text and "b1" in text
+    assert llm.calls[0]["temperature"] == 0.0 and llm.calls[1]["temperature"] > 0  # a repair must not repeat itself
 
 
 def test_same_diagnostics_twice_stops(library):

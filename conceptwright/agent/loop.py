@@ -37,7 +37,8 @@ def run_job(
     stop: str | None = None
     while stop is None:
         try:
-            completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens)
+            temperature = getattr(job, "repair_temperature", 0.0) if history else 0.0
+            completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens, temperature=temperature)
         except LLMError as exc:
             if not history:
                 raise

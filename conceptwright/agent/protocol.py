@@ -47,6 +47,7 @@ class Job(Protocol):
     prompt_variant: str
     schema: dict[str, Any] | None  # JSON schema for constrained decoding, or None for free text
     max_tokens: int
+    repair_temperature: float  # sampling temperature of repair calls (first call: 0)
 
     def first_messages(self) -> list[Message]: ...
 

@@ -22,6 +22,7 @@ class Profile(BaseModel):
     use_schema: bool = True  # constrained decoding / structured outputs
     max_tokens: int = 3072  # output budget per call
     temperature: float = 0.0
+    repair_temperature: float = 0.3  # a little sampling so a repair does not repeat the previous answer
 
 
 def _load(path: Path | None = None) -> list[Profile]:

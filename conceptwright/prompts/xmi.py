@@ -78,9 +78,13 @@ def direct_messages(summary: str, packages: str, root: str, spec: str, profile: 
     return [Message(role="system", content=SYSTEM_DIRECT), Message(role="user", content="\n\n".join(parts))]
 
 
-def repair_message(previous_label: str, diagnostics: str, what: str) -> Message:
-    return Message(
+def repair_messages(first: list[Message], previous: str, diagnostics: str, what: str) -> list[Message]:
+    """System prompt, then one user message: the task, the previous answer, its problems.
+    (Small models fix an answer they are shown better than one they wrote in a past turn.)"""
+    task = first[-1].content
+    return first[:-1] + [Message(
         role="user",
-        content=f"The validator found these problems in your {previous_label}:\n{diagnostics}\n\n"
-        f"Fix them and write the complete corrected {what} again: all objects with all their attributes and references, keeping what was right.",
-    )
+        content=f"{task}\n\nA previous answer was:\n{previous}\n\nThe validator found these problems in it:\n{diagnostics}\n\n"
+        f"Write the complete corrected {what}: all objects with all their attributes and references, keeping what was "
+        f"right and changing what the problems name.",
+    )]

@@ -32,6 +32,7 @@ class _XmiJob:
         self.profile = profile
         self.prompt_variant = f"{profile.name}/{profile.variant}"
         self.max_tokens = profile.max_tokens
+        self.repair_temperature = profile.repair_temperature
         self.metamodel_location = metamodel_location
         self.summary = summary(mm)
         roots = mm.root_classes()
@@ -40,10 +41,7 @@ class _XmiJob:
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
         problems = [d for d in previous.diagnostics if d.severity == "error"]
-        return self._first + [
-            Message(role="assistant", content=previous.feedback),
-            prompts.repair_message(self.previous_label, render_all(problems), self.previous_label),
-        ]
+        return prompts.repair_messages(self._first, previous.feedback, render_all(problems), self.previous_label)
 
 
 class ConceptualJob(_XmiJob):
