@@ -26,7 +26,8 @@ def generate(
     """Run the agent for one target. ``model`` is a model string (``smollm2``,
     ``gguf:PATH``, ``openai:NAME``), an LLM backend or a LangChain chat model.
     Target options: xmi takes ``metamodel=PATH`` (and ``out=PATH`` for the
-    schemaLocation it writes)."""
+    schemaLocation it writes); cad takes ``pictures`` (SVG and PNG, default True),
+    ``stl_tolerance``, ``timeout_s`` and ``runner`` (a CadRunner; default the shared warm worker)."""
     tgt = get_target(target)
     llm = resolve(model)
     prof = profile_for(llm.name, profile)

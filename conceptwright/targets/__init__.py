@@ -25,7 +25,8 @@ def available() -> dict[str, str]:
     """Target name -> 'module:object' reference (entry points override nothing built in)."""
     found = {n: r for n, r in _BUILTIN.items() if importlib.util.find_spec(r.partition(":")[0]) is not None}
     for ep in entry_points(group=GROUP):
-        found.setdefault(ep.name, ep.value)
+        if ep.name not in _BUILTIN:  # ours are listed above (their metadata may be stale in a dev install)
+            found.setdefault(ep.name, ep.value)
     return found
 
 

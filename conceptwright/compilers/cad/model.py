@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .expr import Num
 
-MAX_ID, MAX_EXPR, MAX_SELECTOR, MAX_LIST, MAX_FEATURES = 40, 80, 40, 60, 40
+MAX_ID, MAX_EXPR, MAX_SELECTOR, MAX_LIST, MAX_FEATURES, MAX_PARAMETERS = 40, 80, 40, 60, 40, 30
 
 Plane = Literal["XY", "XZ", "YZ"]
 Face = Literal[">Z", "<Z", ">X", "<X", ">Y", "<Y"]
@@ -96,7 +96,7 @@ class Extrude(_Feature):
     op: Literal["extrude"]
     sketch: Sketch
     distance: Num  # along the plane normal (XY: +Z, XZ: -Y, YZ: +X, a face: outwards); negative: the other way
-    symmetric: bool = False  # half to each side of the plane
+    symmetric: bool = False  # half the distance to each side of the plane
 
 
 class Cut(_Feature):
@@ -202,7 +202,7 @@ class Envelope(_Base):
 class Part(_Base):
     name: str = Field("part", max_length=MAX_ID)
     units: Literal["mm", "cm", "m", "in"] = "mm"
-    parameters: list[Parameter] = Field(default_factory=list, max_length=MAX_LIST)
+    parameters: list[Parameter] = Field(default_factory=list, max_length=MAX_PARAMETERS)
     envelope: Envelope | None = None
     features: list[Feature] = Field(min_length=1, max_length=MAX_FEATURES)
 
@@ -210,7 +210,8 @@ class Part(_Base):
         return {p.name: p.value for p in self.parameters}
 
     def dump(self) -> dict:
-        return self.model_dump(mode="json", exclude_defaults=True, exclude_none=True) | {"features": [
-            f.model_dump(mode="json", exclude_defaults=True, exclude_none=True) | {"id": f.id, "op": f.op}
-            for f in self.features
-        ]}
+        """JSON data without defaults, 'id' and 'op' first: what the LLM is shown back."""
+        out = self.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        out["features"] = [{"id": f.id, "op": f.op} | f.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+                           for f in self.features]
+        return out

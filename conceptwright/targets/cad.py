@@ -1,0 +1,230 @@
+"""The cad target: description -> conceptual part model (JSON) -> parametric CadQuery
+script -> STEP, STL, SVG and PNG, checked geometrically. Strategy ``direct`` lets the LLM
+write the CadQuery code itself (the baseline); both run in the sandboxed warm worker and
+go through the same validator. ``edit_part`` changes an existing part by instruction."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..agent.loop import run_job
+from ..agent.policy import StopPolicy
+from ..agent.protocol import InputError, Outcome
+from ..agent.result import Result
+from ..agent.trace import TraceWriter
+from ..compilers.cad.check import check_part, parse_part
+from ..compilers.cad.model import Part
+from ..compilers.cad.schema import part_schema
+from ..compilers.cad.to_cadquery import compile_part, expected_holes
+from ..compilers.jsonparse import JSONExtractError, extract_json
+from ..llm import resolve
+from ..llm.base import Message
+from ..prompts import cad as prompts
+from ..prompts.profiles import Profile, profile_for
+from ..tools.cad_runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
+from ..tools.cad_validator import Expectations, HoleSpec, check_report, from_description
+from ..tools.diagnostics import Diagnostic, render_all
+
+_ARTEFACTS = {"part.step": "step", "part.stl": "stl", "part.svg": "svg", "part.png": "png"}
+
+
+class _CadJob:
+    """Shared by both strategies: the runner, the exports and the repair prompt."""
+
+    strategy: str
+    what: str  # how the reply is called in the repair prompt
+
+    def __init__(self, spec: str, profile: Profile, *, runner: CadRunner | None = None, pictures: bool = True,
+                 stl_tolerance: float | None = None, timeout_s: float = 60.0) -> None:
+        self.spec = spec
+        self.profile = profile
+        self.prompt_variant = f"{profile.name}/{profile.variant}"
+        self.max_tokens = profile.max_tokens
+        self.runner = runner or shared_runner()
+        self.exports: list[Export] = ["step", "stl"] + (["svg", "png"] if pictures else [])
+        self.stl_tolerance = stl_tolerance
+        self.timeout_s = timeout_s
+        self._first: list[Message] = []
+
+    def first_messages(self) -> list[Message]:
+        return list(self._first)
+
+    def repair_messages(self, previous: Outcome) -> list[Message]:
+        problems = [d for d in previous.diagnostics if d.severity == "error"]
+        return self._first + [Message(role="assistant", content=previous.feedback),
+                              prompts.repair_message(self.what, render_all(problems))]
+
+    def _run(self, blocks: list[CodeBlock], run_name: str, result_names: list[str]) -> CadReport:
+        return self.runner.run(CadJob(blocks=blocks, run_name=run_name, result_names=result_names, exports=self.exports,
+                                      stl_tolerance=self.stl_tolerance, timeout_s=self.timeout_s))
+
+
+def _artefacts(code: str, report: CadReport) -> dict[str, str | bytes]:
+    out: dict[str, str | bytes] = {"code": code}
+    for name, kind in _ARTEFACTS.items():
+        if name in report.files:
+            out[kind] = report.files[name].decode() if kind == "svg" else report.files[name]
+    return out
+
+
+class ConceptualJob(_CadJob):
+    """The LLM writes the part model; our compiler writes the CadQuery script."""
+
+    strategy = "conceptual"
+    what = "JSON part model"
+
+    def __init__(self, spec: str, profile: Profile, **kw: Any) -> None:
+        super().__init__(spec, profile, **kw)
+        self.schema = part_schema() if profile.use_schema else None
+        self._first = prompts.conceptual_messages(spec, profile)
+
+    def evaluate(self, raw: str) -> Outcome:
+        try:
+            data = extract_json(raw)
+        except JSONExtractError as exc:
+            return Outcome(diagnostics=[Diagnostic(code="parse-error", message=str(exc))], feedback=raw)
+        part, diags, fixes = parse_part(data)
+        if part is None:
+            return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        return self.evaluate_part(part, fixes)
+
+    def expectations(self, part: Part) -> Expectations:
+        exp = from_description(self.spec, part.units)
+        exp.envelope = (part.envelope.x, part.envelope.y, part.envelope.z) if part.envelope else None
+        exp.holes += [HoleSpec(feature=f, diameter=d, count=n) for f, d, n in expected_holes(part)]
+        return exp
+
+    def evaluate_part(self, part: Part, fixes: list[str] | None = None) -> Outcome:
+        """Check, compile, run and validate a part model (no LLM involved)."""
+        data = part.dump()
+        feedback = json.dumps(data)
+        diags = check_part(part)
+        if part.envelope is None:
+            diags.append(Diagnostic(code="missing-envelope", message='state the overall size as "envelope": {"x", "y", "z"}'))
+        if any(d.severity == "error" for d in diags):
+            return Outcome(conceptual=data, diagnostics=diags, fixes=list(fixes or []), feedback=feedback)
+        script = compile_part(part, stl_tolerance=self.stl_tolerance)
+        blocks = [CodeBlock(**b.model_dump()) for b in script.blocks]
+        report = self._run(blocks, "__cw__", ["result"])
+        diags += check_report(report, self.expectations(part), script.code)
+        return Outcome(conceptual=data, artefacts=_artefacts(script.code, report), diagnostics=diags,
+                       fixes=list(fixes or []), feedback=feedback)
+
+
+class EditJob(ConceptualJob):
+    """Change an existing part model as instructed; checked like a new one."""
+
+    def __init__(self, part: Part, instruction: str, profile: Profile, **kw: Any) -> None:
+        super().__init__(instruction, profile, **kw)
+        self.prompt_variant += "/edit"
+        self._first = prompts.edit_messages(json.dumps(part.dump()), instruction, profile)
+
+
+_FENCE = re.compile(r"```(?:python|py|Python)?\s*\n(.*?)```", re.S)
+
+
+def extract_code(text: str) -> str:
+    """The Python code of a reply: the longest fenced block, else the text itself."""
+    blocks = _FENCE.findall(text)
+    if not blocks and "```" in text:  # an unclosed fence: the reply was cut off
+        blocks = [text.split("```", 1)[1].split("\n", 1)[-1]]
+    return (max(blocks, key=len) if blocks else text).strip() + "\n"
+
+
+class DirectJob(_CadJob):
+    """Baseline: the LLM writes CadQuery code; it runs in the sandboxed worker and is checked the same way."""
+
+    strategy = "direct"
+    what = "CadQuery code"
+    schema = None
+
+    def __init__(self, spec: str, profile: Profile, **kw: Any) -> None:
+        super().__init__(spec, profile, **kw)
+        self._first = prompts.direct_messages(spec, profile)
+
+    def evaluate(self, raw: str) -> Outcome:
+        code = extract_code(raw)
+        fixes = []
+        if not re.search(r"^\s*(import cadquery|from cadquery)", code, re.M):
+            code = "import cadquery as cq\n" + code
+            fixes.append("added 'import cadquery as cq'")
+        report = self._run([CodeBlock(name="script", code=code)], "__main__", ["result", "part"])
+        exp = from_description(self.spec)
+        exp.direct = True
+        diags = check_report(report, exp, code)
+        return Outcome(artefacts=_artefacts(code, report), diagnostics=diags, fixes=fixes, feedback=code)
+
+
+def _suffix(path: str | None, flag: str, suffixes: tuple[str, ...]) -> None:
+    if path is not None and Path(path).suffix.lower() not in suffixes:
+        raise InputError(f"{flag} {path}: the file name must end with {' or '.join(suffixes)}")
+
+
+class CadTarget:
+    name = "cad"
+    strategies = ("conceptual", "direct")
+    help = "description -> parametric CadQuery part (STEP, STL, PNG)"
+
+    def prepare(self, spec: str, *, strategy: str, profile: Profile, runner: CadRunner | None = None,
+                pictures: bool = True, stl_tolerance: float | None = None, timeout_s: float = 60.0, **_: Any) -> _CadJob:
+        if not spec.strip():
+            raise InputError("the description (--spec) is empty")
+        cls = {"conceptual": ConceptualJob, "direct": DirectJob}.get(strategy)
+        if cls is None:
+            raise InputError(f"unknown strategy '{strategy}' for cad: {', '.join(self.strategies)}")
+        return cls(spec, profile, runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--out", required=True, metavar="PART.step", help="where to write the STEP file")
+        parser.add_argument("--stl", metavar="PART.stl", help="also write an STL mesh")
+        parser.add_argument("--png", metavar="PART.png", help="also write a picture of the part")
+        parser.add_argument("--code", metavar="PART.py", help="also write the CadQuery script")
+
+    def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]:
+        _suffix(args.out, "--out", (".step", ".stp"))
+        _suffix(args.stl, "--stl", (".stl",))
+        _suffix(args.png, "--png", (".png",))
+        _suffix(args.code, "--code", (".py",))
+        return {"pictures": bool(args.png)}
+
+    def write_outputs(self, result: Result, args: argparse.Namespace) -> list[Path]:
+        written = []
+        for flag, kind in (("out", "step"), ("stl", "stl"), ("png", "png"), ("code", "code")):
+            path, data = getattr(args, flag, None), result.artefacts.get(kind)
+            if path and data is not None:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).write_bytes(data.encode() if isinstance(data, str) else data)
+                written.append(Path(path))
+        return written
+
+
+def load_part(part: Part | dict[str, Any] | str | Path) -> Part:
+    """A Part from a Part, JSON data, JSON text or a .json file; InputError when it is not one."""
+    if isinstance(part, Part):
+        return part
+    if isinstance(part, Path) or (isinstance(part, str) and part.strip().endswith(".json") and Path(part).is_file()):
+        part = Path(part).read_text(encoding="utf-8")
+    try:
+        data = json.loads(part) if isinstance(part, str) else part
+    except ValueError as exc:
+        raise InputError(f"not a part model: the JSON does not parse ({exc})") from None
+    parsed, diags, _ = parse_part(data)
+    if parsed is None:
+        raise InputError(f"not a part model: {diags[0].message if diags else 'unreadable'}")
+    return parsed
+
+
+def edit_part(part: Part | dict[str, Any] | str | Path, instruction: str, *, model: Any = None, max_repairs: int = 3,
+              trace: str | Path | None = None, profile: str | None = None, runner: CadRunner | None = None,
+              pictures: bool = False) -> Result:
+    """Apply an instruction ("make the holes 10 mm") to a part model with the LLM; the
+    result's ``conceptual`` is the changed part, its artefacts the rebuilt solid."""
+    if not instruction.strip():
+        raise InputError("the instruction is empty")
+    current = load_part(part)
+    llm = resolve(model)
+    job = EditJob(current, instruction, profile_for(llm.name, profile), runner=runner, pictures=pictures)
+    return run_job(job, llm, target="cad", policy=StopPolicy(max_repairs=max_repairs), trace=TraceWriter(trace))
