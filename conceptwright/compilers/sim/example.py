@@ -13,7 +13,7 @@ PROCESS = {
          "next": [{"to": "wax", "p": 0.1}, {"to": "exit", "p": 0.9}]},
         {"id": "wax", "resource": "waxer", "duration": {"dist": "constant", "mean": 4}, "next": [{"to": "exit", "p": 1}]},
     ],
-    "run": {"horizon": 480, "warmup": 0, "replications": 10, "seed": 1},
+    "run": {"unit": "hour", "horizon": 8, "warmup": 0, "replications": 10, "seed": 1},
     "kpis": ["wait", "utilisation"],
 }
 
@@ -23,8 +23,9 @@ STOCK = {
     "kind": "continuous", "name": "rain_barrel", "time_unit": "minute",
     "parameters": [{"id": "rain", "value": 2, "unit": "L/minute"}, {"id": "k", "value": 0.05, "unit": "1/minute"}],
     "stocks": [{"id": "water", "initial": 200, "unit": "L", "non_negative": True}],
-    "flows": [{"id": "inflow", "to": "water", "rate": "rain", "unit": "L/minute"},
-              {"id": "outflow", "from": "water", "rate": "k*water", "unit": "L/minute"}],
+    "flows": [{"id": "inflow", "from": "", "to": "water", "rate": "rain", "unit": "L/minute"},
+              {"id": "outflow", "from": "water", "to": "", "rate": "k*water", "unit": "L/minute"}],
+    "states": [], "auxiliaries": [], "events": [],
     "time": {"start": 0, "stop": 60, "dt": 0.1, "method": "RK45"},
 }
 
@@ -34,8 +35,10 @@ ODE = {
     "kind": "continuous", "name": "oscillator", "time_unit": "s",
     "parameters": [{"id": "m", "value": 2, "unit": "kg"}, {"id": "k", "value": 50, "unit": "N/m"},
                    {"id": "c", "value": 1, "unit": "N*s/m"}],
+    "stocks": [], "flows": [],
     "states": [{"id": "x", "initial": 0.2, "der": "v", "unit": "m"},
                {"id": "v", "initial": 0, "der": "-(k*x + c*v)/m", "unit": "m/s"}],
+    "auxiliaries": [], "events": [],
     "time": {"start": 0, "stop": 10, "dt": 0.001, "method": "Euler"},
 }
 

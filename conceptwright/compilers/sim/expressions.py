@@ -32,7 +32,7 @@ FUNCTIONS: dict[str, object] = {
 }
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
                     r"|(?P<op>\*\*|<=|>=|==|!=|[-+*/^(),<>]))")
-RESERVED = frozenset(FUNCTIONS) | {TIME, "time", "e", "E", "I", "S", "N", "Q", "O"}
+RESERVED = frozenset(FUNCTIONS) | {TIME, "time"}
 
 
 class ExpressionError(ValueError):
@@ -41,6 +41,11 @@ class ExpressionError(ValueError):
 
 def valid_identifier(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)) and not keyword.iskeyword(name) and "__" not in name
+
+
+def rename(text: str, old: str, new: str) -> str:
+    """``text`` with the name ``old`` (a whole identifier) replaced by ``new``."""
+    return re.sub(rf"(?<![A-Za-z0-9_.]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
 
 
 def names_in(text: str) -> list[str]:

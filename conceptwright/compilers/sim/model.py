@@ -85,6 +85,7 @@ class RunSettings(_Strict):
     warmup: float = 0.0
     replications: int = 10
     seed: int = 1
+    unit: str | None = None  # time unit of horizon and warmup (parsing converts them to the model's time_unit)
 
 
 KPI = Literal["wait", "time_in_system", "number_in_system", "queue_length", "utilisation", "throughput", "balked"]

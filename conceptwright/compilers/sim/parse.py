@@ -7,6 +7,7 @@ references that match an element's id but for case.
 """
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any
 
@@ -14,7 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from ...llm.schema import drop_nulls
 from ...tools.diagnostics import Diagnostic
+from .expressions import rename
 from .model import EXIT, ContinuousModel, ProcessModel, SimModel
+from .units import UnitError, time_factor
 
 _ADAPTER: TypeAdapter[ProcessModel | ContinuousModel] = TypeAdapter(SimModel)
 _EXIT_ALIASES = {"exit", "end", "sink", "out", "leave", "leaves", "depart", "departure", "done", "system exit", "none", ""}
@@ -89,6 +92,11 @@ def _normalize_process(d: dict[str, Any], fixes: list[str]) -> None:
                 e["next"] = e.pop("to")
             if "next" in e:
                 e["next"] = _routes(e["next"], where, fixes)
+            res = e.get("resource")
+            if key == "activities" and isinstance(res, str) and res.strip().lower() in _OUTSIDE:
+                del e["resource"]
+                if res.strip():
+                    fixes.append(f"{where}: resource '{res}' read as none (a pure delay)")
             for field in ("interarrival", "duration"):
                 if field in e:
                     e[field] = _dist(e[field], f"{where}.{field}", fixes)
@@ -130,6 +138,12 @@ def normalize(data: Any) -> tuple[Any, list[str]]:
         if guess:
             fixes.append(f"kind {kind!r} -> '{guess}'" if kind else f"set kind to '{guess}' (told by the keys present)")
             data["kind"] = guess
+    for key, items in list(data.items()):  # the same element written twice (small models repeat)
+        if isinstance(items, list) and len(items) > 1:
+            kept = [x for i, x in enumerate(items) if x not in items[:i]]
+            if len(kept) < len(items):
+                data[key] = kept
+                fixes.append(f"{key}: dropped {len(items) - len(kept)} exact repeat(s)")
     if data.get("kind") == "process":
         _normalize_process(data, fixes)
     elif data.get("kind") == "continuous":
@@ -164,7 +178,52 @@ def parse_model(data: Any) -> tuple[ProcessModel | ContinuousModel | None, list[
                             message=_message(e, kind)) for e in exc.errors()[:12]]
         return None, diags, fixes
     fixes += _fix_reference_case(model)
+    if isinstance(model, ProcessModel) and model.run.unit:
+        fixes += _convert_run_unit(model)
+    if isinstance(model, ContinuousModel):
+        fixes += _fix_keyword_ids(model)
     return model, [], fixes
+
+
+def _convert_run_unit(model: ProcessModel) -> list[str]:
+    """horizon/warmup given in their own unit -> the model's time unit (left as is if unreadable)."""
+    run = model.run
+    if run.unit == model.time_unit:
+        return []
+    try:
+        f = time_factor(run.unit or "", model.time_unit)
+    except UnitError:
+        return []  # the checks report it
+    fix = f"run: horizon {run.horizon:g} {run.unit} -> {run.horizon * f:g} {model.time_unit}"
+    run.horizon, run.warmup, run.unit = run.horizon * f, run.warmup * f, model.time_unit
+    return [fix]
+
+
+def _fix_keyword_ids(model: ContinuousModel) -> list[str]:
+    """Ids that are Python keywords (``lambda``, ``in``) get a trailing _, everywhere they are used."""
+    fixes: list[str] = []
+    for old in [i for i in model.element_ids() if keyword.iskeyword(i)]:
+        new = old + "_"
+        if new in model.element_ids():
+            continue
+        for e in (*model.parameters, *model.stocks, *model.flows, *model.states, *model.auxiliaries):
+            if e.id == old:
+                e.id = new
+        for f in model.flows:
+            f.rate = rename(f.rate, old, new)
+            f.from_ = new if f.from_ == old else f.from_
+            f.to = new if f.to == old else f.to
+        for a in model.auxiliaries:
+            a.equation = rename(a.equation, old, new)
+        for st in model.states:
+            st.der = rename(st.der, old, new)
+        for ev in model.events:
+            ev.when = rename(ev.when, old, new)
+            for a in ev.set:
+                a.var = new if a.var == old else a.var
+                a.value = rename(a.value, old, new)
+        fixes.append(f"renamed '{old}' (a Python keyword) to '{new}'")
+    return fixes
 
 
 def _fix_reference_case(model: ProcessModel | ContinuousModel) -> list[str]:

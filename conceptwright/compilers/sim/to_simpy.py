@@ -81,7 +81,7 @@ def compile_process(model: ProcessModel, *, script: str = "sim.py", results: str
     parts.append(f"ROUTES = {{  # where an entity goes after a source or activity: [(activity or {EXIT!r}, probability)]\n"
                  + "\n".join(route_rows) + "\n}\n")
     parts.append(ENGINE)
-    return "\n".join(parts)
+    return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
 
 
 def _header(model: ProcessModel, script: str, results: str, plot: str) -> str:

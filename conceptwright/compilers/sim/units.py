@@ -41,7 +41,10 @@ def _known(word: str) -> bool:
 
 def _rewrite(text: str) -> str:
     """m3 -> m**3, Ns -> N*s, unknown count words -> 1."""
-    text = text.translate(_SUPERSCRIPT).strip()
+    text = re.sub(r"\s+per\s+", "/", text.translate(_SUPERSCRIPT).strip(), flags=re.I)
+    # only the scale of a temperature matters to dimension checks: offset units as their kelvin-sized steps
+    text = re.sub(r"°\s*C\b|\bdeg_?C\b|\bcelsius\b|\bdegrees?_?C(elsius)?\b", "kelvin", text, flags=re.I)
+    text = re.sub(r"°\s*F\b|\bdeg_?F\b|\bfahrenheit\b", "delta_degF", text, flags=re.I)
     text = re.sub(r"\b([A-Za-z]+)(\d)\b", lambda m: f"{m.group(1)}**{m.group(2)}" if _known(m.group(1)) else m.group(0), text)
 
     def word(m: re.Match[str]) -> str:

@@ -1,0 +1,69 @@
+"""Prompts of the sim target: rules for both model kinds and a worked example of each."""
+from __future__ import annotations
+
+import json
+import re
+
+from ..compilers.sim.example import ODE, ODE_SPEC, PROCESS, PROCESS_SPEC, STOCK, STOCK_SPEC
+from ..llm.base import Message
+from .profiles import Profile
+
+SYSTEM = "You turn descriptions of systems into simulation models written as JSON. Answer with the JSON only."
+
+RULES = """Write one JSON object. Its "kind" is:
+- "process" for discrete entities that arrive, wait and are served (customers, patients, parts, calls, cars);
+- "continuous" for quantities that change continuously (water levels, populations, money, positions).
+
+"process" models:
+- "time_unit": one time unit for all numbers, e.g. "minute"; convert the description's times to it, or give a distribution its own "unit".
+- "sources": [{"id", "interarrival": distribution, "next": [{"to": "<first activity id>", "p": 1}]}].
+  "arrive every 6 minutes on average" -> {"dist": "exponential", "mean": 6}; "10 per hour" -> {"dist": "exponential", "rate": 10, "unit": "hour"}.
+- "resources": [{"id", "capacity": number of servers}]; add "max_queue": waiting places, only when the description limits the queue or the system (at most K in the system with c servers: max_queue = K - c).
+- "activities": [{"id", "resource", "duration": distribution, "next": routes}]. Routes say where entities go next, with probabilities that sum to 1; "exit" means they leave.
+- distributions: exponential (mean or rate), constant (mean), uniform (low, high), triangular (low, mode, high), normal (mean, sd).
+- "run": {"unit": time unit of horizon and warmup, "horizon": simulated time, "warmup", "replications", "seed"}; "kpis": some of wait, time_in_system, number_in_system, queue_length, utilisation, throughput, balked.
+
+"continuous" models:
+- "parameters": [{"id", "value", "unit"}] for every constant. Percentages as fractions: "2% a day" -> 0.02 with unit "1/day".
+- system dynamics: "stocks": [{"id", "initial", "unit"}] and "flows": [{"id", "from": stock id, "to": stock id, "rate": expression, "unit"}]. "from": "" for an inflow from outside, "to": "" for an outflow to outside. A flow's unit is its stock's unit per time_unit.
+- ODEs: "states": [{"id", "initial", "der": expression for the derivative d(id)/dt, "unit"}]. A second-order equation needs two states (position and velocity).
+- "auxiliaries": [{"id", "equation"}] for named intermediate values; "events": [{"when": "h < 0", "stop": true}] to end the run when a condition is met.
+- unused lists stay empty: [].
+- expressions use the ids, t (time), numbers, + - * / ** ( ) and exp log sqrt sin cos min max abs.
+- "time": {"start", "stop", "dt": step, "method": "RK45", or "Euler" when the description asks for Euler}.
+
+ids are short lower-case words joined by _. Use the description's numbers exactly."""
+
+RULES_COMPACT = """One JSON object, "kind" "process" (entities queue for resources) or "continuous" (stocks/flows or ODE states).
+process: sources (interarrival, next), resources (capacity), activities (resource, duration, next), run (unit, horizon, warmup, replications, seed). next: [{"to": id or "exit", "p"}], p sum to 1. dist: exponential (mean), constant (mean), uniform (low, high).
+continuous: parameters (id, value, unit), stocks (id, initial, unit), flows (id, from, to, rate), states (id, initial, der), time (start, stop, dt, method). Expressions use ids and t."""
+
+_PROCESS_WORDS = re.compile(r"\b(arriv\w*|queue\w*|server\w*|customers?|patients?|servic\w+|wait\w*|replications?|"
+                            r"utili[sz]ation|cashiers?|tellers?|machines?|doctors?|clerks?|orders?|calls?)\b", re.I)
+
+
+def guess_kind(spec: str) -> str:
+    """'process' when the description speaks of arrivals, queues and servers, else 'continuous'."""
+    return "process" if len(_PROCESS_WORDS.findall(spec)) >= 2 else "continuous"
+
+
+def _example(spec: str, data: dict) -> str:
+    return f"Description: {spec}\nJSON:\n{json.dumps(data)}"
+
+
+def first_messages(spec: str, profile: Profile) -> list[Message]:
+    parts = [RULES_COMPACT if profile.compact else RULES]
+    if profile.example:
+        if profile.compact:  # one example, of the kind the description most likely needs
+            kind = guess_kind(spec)
+            parts.append("Example:\n" + _example(*((PROCESS_SPEC, PROCESS) if kind == "process" else (STOCK_SPEC, STOCK))))
+        else:
+            parts.append("Examples:\n" + "\n\n".join(_example(s, d) for s, d in
+                                                    ((PROCESS_SPEC, PROCESS), (STOCK_SPEC, STOCK), (ODE_SPEC, ODE))))
+    parts.append(f"Description: {spec}\nJSON:")
+    return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]
+
+
+def repair_message(diagnostics: str) -> Message:
+    return Message(role="user", content=f"The validator found these problems in your JSON:\n{diagnostics}\n\n"
+                   "Fix them and write the complete corrected JSON again, keeping what was right.")

@@ -1,0 +1,140 @@
+"""The sim target: description -> conceptual simulation model -> runnable SimPy or SciPy
+script, run in the sandbox and checked (invariants, closed forms, units, step halving)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..agent.protocol import InputError, Outcome
+from ..agent.result import Result
+from ..compilers import sim as simc
+from ..compilers.jsonparse import JSONExtractError, extract_json
+from ..compilers.sim.model import ContinuousModel, ProcessModel
+from ..llm.base import Message
+from ..prompts import sim as prompts
+from ..prompts.profiles import Profile
+from ..tools.diagnostics import Diagnostic, render_all
+from ..tools.sim_check import check
+from ..tools.sim_validator import validate
+
+
+# errors that leave the script runnable: it still runs, so the best attempt has results too
+RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit"})
+
+
+def _relative(path: str | Path, script: str | Path) -> str:
+    """``path`` as seen from the script's folder (the script resolves it against its own location)."""
+    return os.path.relpath(Path(path).resolve(), Path(script).resolve().parent)
+
+
+class SimJob:
+    """The LLM writes the conceptual model; our compilers write the script; the sandbox runs it."""
+
+    strategy = "conceptual"
+
+    def __init__(self, spec: str, profile: Profile, *, out: str | Path | None = None, results: str | Path | None = None,
+                 plot: str | Path | None = None, timeout_s: float = 90.0) -> None:
+        self.spec = spec
+        self.profile = profile
+        self.prompt_variant = f"{profile.name}/{profile.variant}"
+        self.max_tokens = profile.max_tokens
+        self.schema = simc.sim_schema() if profile.use_schema else None
+        self.timeout_s = timeout_s
+        script = Path(out) if out else Path("sim.py")
+        self.paths = {
+            "script": script.name,
+            "results": _relative(results, script) if results else f"{script.stem}.json",
+            "plot": _relative(plot, script) if plot else f"{script.stem}.png",
+        }
+        self._first = prompts.first_messages(spec, profile)
+
+    def first_messages(self) -> list[Message]:
+        return list(self._first)
+
+    def repair_messages(self, previous: Outcome) -> list[Message]:
+        problems = [d for d in previous.diagnostics if d.severity == "error"]
+        return self._first + [Message(role="assistant", content=previous.feedback),
+                              prompts.repair_message(render_all(problems))]
+
+    def evaluate(self, raw: str) -> Outcome:
+        try:
+            data = extract_json(raw)
+        except JSONExtractError as exc:
+            return Outcome(diagnostics=[Diagnostic(code="parse-error", message=str(exc))], feedback=raw)
+        model, diags, fixes = simc.parse_model(data)
+        if model is None:
+            return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        return self.evaluate_model(model, fixes)
+
+    def evaluate_model(self, model: ProcessModel | ContinuousModel, fixes: list[str] | None = None) -> Outcome:
+        """Check, compile, run and validate a conceptual model (no LLM involved)."""
+        diags = check(model)
+        artefacts: dict[str, str | bytes] = {}
+        try:
+            artefacts.update(simc.compile_model(model, **self.paths))
+        except simc.AnalysisError as exc:
+            if not any(d.severity == "error" for d in diags):
+                diags.append(Diagnostic(code=exc.code, obj=exc.obj, feature=exc.feature, message=str(exc)))
+        except ValueError as exc:  # e.g. a unit the checks reported already; the model cannot compile
+            if not any(d.severity == "error" for d in diags):
+                diags.append(Diagnostic(code="compile-error", message=str(exc)))
+        blocking = [d for d in diags if d.severity == "error" and d.code not in RUNS_DESPITE]
+        if artefacts and not blocking:
+            report = validate(model, str(artefacts["script"]), timeout_s=self.timeout_s)
+            diags += report.diagnostics
+            if report.results_text is not None:
+                artefacts["results"] = report.results_text
+            if report.plot is not None:
+                artefacts["plot"] = report.plot
+        data = model.model_dump(by_alias=True, exclude_defaults=False)
+        return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=list(fixes or []),
+                       feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
+
+
+class SimTarget:
+    name = "sim"
+    strategies = ("conceptual",)
+    help = "description -> simulation model -> runnable SimPy / SciPy script, results and plot"
+
+    def prepare(self, spec: str, *, strategy: str, profile: Profile, out: str | Path | None = None,
+                results: str | Path | None = None, plot: str | Path | None = None, timeout_s: float = 90.0,
+                **_: Any) -> SimJob:
+        if strategy not in self.strategies:
+            raise InputError(f"unknown strategy '{strategy}' for sim: {', '.join(self.strategies)}")
+        if not spec or not spec.strip():
+            raise InputError("the description (--spec) is empty")
+        given = [Path(p).resolve() for p in (out, results, plot) if p]
+        if len(set(given)) != len(given):
+            raise InputError("--out, --results and --plot must be different files")
+        if plot and Path(plot).suffix.lower() != ".png":
+            raise InputError(f"--plot must name a .png file, not '{plot}'")
+        return SimJob(spec, profile, out=out, results=results, plot=plot, timeout_s=timeout_s)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--out", required=True, metavar="SIM.py", help="where to write the simulation script")
+        parser.add_argument("--results", required=True, metavar="RESULTS.json", help="where to write the results")
+        parser.add_argument("--plot", metavar="PLOT.png", help="also write the plot")
+        parser.add_argument("--modelica", metavar="MODEL.mo", help="also write a Modelica export (continuous models)")
+
+    def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {"out": args.out, "results": args.results, "plot": args.plot}
+
+    def write_outputs(self, result: Result, args: argparse.Namespace) -> list[Path]:
+        written: list[Path] = []
+        wanted = [("script", args.out), ("results", args.results), ("plot", getattr(args, "plot", None)),
+                  ("modelica", getattr(args, "modelica", None))]
+        for key, where in wanted:
+            content = result.artefacts.get(key)
+            if not where or content is None:
+                continue
+            path = Path(where)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+            written.append(path)
+        return written

@@ -1,0 +1,181 @@
+"""Run the sim suite on one model: does the generated script run and match the known answer?
+
+``--model reference`` answers every case with its stored reference model (no LLM): it
+checks the cases, their answers and tolerances, and this runner end to end.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from conceptwright import generate
+from conceptwright.compilers.sim.units import UnitError, time_factor
+from conceptwright.llm import resolve
+from conceptwright.llm.base import Completion, Message, Usage
+
+from ..common import ROOT, table
+
+CASES = ROOT / "evals" / "sim" / "cases.jsonl"
+TIME_KPIS = ("wait", "time_in_system")
+
+
+def load_cases(path: Path = CASES) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class ReferenceLLM:
+    """A stand-in model that answers each case's description with its reference model."""
+
+    provider = "reference"
+    name = "reference"
+
+    def __init__(self, cases: list[dict[str, Any]]) -> None:
+        self.by_spec = {c["spec"]: c["reference"] for c in cases}
+
+    def complete(self, messages: list[Message], *, schema: dict[str, Any] | None = None,
+                 max_tokens: int | None = None, temperature: float = 0.0) -> Completion:
+        prompt = messages[1].content
+        spec = next((s for s in self.by_spec if f"Description: {s}\nJSON:" in prompt), None)
+        text = json.dumps(self.by_spec[spec]) if spec else "{}"
+        return Completion(text=text, usage=Usage(input_tokens=len(prompt) // 4, output_tokens=len(text) // 4,
+                                                 estimated=True), model=self.name)
+
+
+def _value(expect: dict[str, Any], results: dict[str, Any]) -> float | None:
+    """The simulated value an expectation is about, in the expectation's units."""
+    if "kpi" in expect:
+        k = (results.get("kpis") or {}).get(expect["kpi"]) or {}
+        v = k.get("mean")
+        if v is None:
+            return None
+        if expect["kpi"] in TIME_KPIS and expect.get("unit"):
+            v = v * time_factor(results.get("time_unit") or expect["unit"], expect["unit"])
+        return float(v)
+    series: dict[str, list[float]] = results.get("series") or {}
+    times = series.get("time") or []
+    names = [n for n in expect["var"] if n in series]
+    if not names:  # a model with one state: that is the variable
+        states = results.get("states") or []
+        names = states if len(states) == 1 else []
+    if not names or not times:
+        return None
+    values = series[names[0]]
+    if expect.get("final"):
+        return float(values[-1])
+    t = float(expect["t"])
+    for i in range(1, len(times)):
+        if times[i - 1] <= t <= times[i]:
+            w = (t - times[i - 1]) / (times[i] - times[i - 1]) if times[i] > times[i - 1] else 0.0
+            return float(values[i - 1] + w * (values[i] - values[i - 1]))
+    return None
+
+
+def score(case: dict[str, Any], results_text: str | None) -> dict[str, Any]:
+    """matches: every expectation within its tolerance (rel_tol of the answer, or abs_tol)."""
+    if not results_text:
+        return {"ran": False, "matches": False, "got": {}}
+    results = json.loads(results_text)
+    got, ok = {}, True
+    for e in case["expect"]:
+        label = e.get("kpi") or e["var"][0]
+        try:
+            v = _value(e, results)
+        except (UnitError, KeyError, TypeError, ValueError):
+            v = None
+        got[label] = v
+        tol = e.get("abs_tol", abs(e["value"]) * e.get("rel_tol", 0.05))
+        ok = ok and v is not None and abs(v - e["value"]) <= tol
+    return {"ran": True, "matches": ok, "got": got}
+
+
+def run_case(case: dict[str, Any], llm: Any, max_repairs: int, trace: Path | None) -> dict[str, Any]:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="cw-sim-eval-") as tmp:
+        try:
+            res = generate("sim", case["spec"], model=llm, max_repairs=max_repairs, trace=trace,
+                           out=Path(tmp) / "sim.py", results=Path(tmp) / "results.json")
+        except Exception as exc:  # a crash is a result too; the batch goes on
+            return {"id": case["id"], "ok": False, "ran": False, "matches": False, "repairs": 0, "got": {},
+                    "error": f"{type(exc).__name__}: {exc}", "seconds": round(time.perf_counter() - start, 2),
+                    "tokens_in": 0, "tokens_out": 0}
+    results = res.artefacts.get("results")
+    kind = (res.conceptual or {}).get("kind") if isinstance(res.conceptual, dict) else None
+    return {
+        "id": case["id"], "ok": res.ok, "kind": kind, "repairs": res.repairs, "stop": res.stop_reason,
+        "tokens_in": res.usage.input_tokens, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
+        "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10],
+        "warnings": [d.code for d in res.diagnostics if d.severity == "warning"][:10],
+        **score(case, results if isinstance(results, str) else None),
+    }
+
+
+def report(rows: list[dict[str, Any]], model: str) -> str:
+    n = len(rows)
+    passed = sum(r["matches"] for r in rows)
+
+    def pct(k: int) -> str:
+        return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "-"
+
+    head = ["cases", "pass (runs and matches)", "ran", "valid", "repairs (mean)", "tokens (mean)", "seconds (mean)"]
+    summary = [n, pct(passed), pct(sum(r["ran"] for r in rows)), pct(sum(r["ok"] for r in rows)),
+               mean(r["repairs"] for r in rows) if rows else 0.0,
+               int(mean(r["tokens_in"] + r["tokens_out"] for r in rows)) if rows else 0,
+               mean(r["seconds"] for r in rows) if rows else 0.0]
+
+    def got(r: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}=-" for k, v in r.get("got", {}).items())
+
+    parts = [
+        f"# sim eval: {model}",
+        f"{n} cases with known answers (closed-form queues, analytic ODE and stock solutions). A case passes when "
+        "the generated script ran in the sandbox and every expected value is within the case's tolerance; "
+        "valid = no error left by the checks.",
+        table(head, [summary]),
+        "## Per case",
+        table(["case", "kind", "pass", "valid", "repairs", "stop", "got", "seconds", "errors left"],
+              [[r["id"], r.get("kind") or "-", "yes" if r["matches"] else "no", "yes" if r["ok"] else "no", r["repairs"],
+                r.get("stop", r.get("error", "")), got(r), r["seconds"], " ".join(r.get("errors", [])[:4])]
+               for r in sorted(rows, key=lambda r: r["id"])]),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def main(args: Any) -> int:
+    cases = load_cases(Path(args.cases) if getattr(args, "cases", None) else CASES)
+    if args.only:
+        cases = [c for c in cases if c["id"] in args.only.split(",")]
+    cases = cases[: args.limit] if args.limit else cases
+    llm = ReferenceLLM(cases) if args.model == "reference" else resolve(args.model)
+    slug = llm.name.replace("gguf:", "").replace(":", "-").replace("/", "-")
+    runs = ROOT / "evals" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    results = Path(args.results) if getattr(args, "results", None) else runs / f"sim-{slug}.jsonl"
+    done: dict[str, dict[str, Any]] = {}
+    if args.resume and results.exists():  # a killed batch loses nothing: finished cases are kept
+        for line in results.read_text().splitlines():
+            r = json.loads(line)
+            done[r["id"]] = r
+    elif results.exists():
+        results.unlink()
+    rows = list(done.values())
+    with results.open("a") as fh:
+        for case in cases:
+            if case["id"] in done:
+                continue
+            row = run_case(case, llm, args.max_repairs, runs / f"sim-{slug}.trace.jsonl")
+            rows.append(row)
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            print(f"{case['id']:<26} pass={row['matches']!s:<5} valid={row['ok']!s:<5} repairs={row['repairs']} "
+                  f"{row['seconds']:.0f}s", flush=True)
+    rows = [r for r in rows if r["id"] in {c["id"] for c in cases}]
+    text = report(rows, llm.name)
+    out = Path(args.out) if args.out else ROOT / "evals" / "reports" / f"sim-{slug}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    return 0

@@ -1,0 +1,393 @@
+"""The sim target: compilers against analytic answers, every check on a violating model,
+the loop with a scripted LLM, the CLI contract and standalone scripts."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from conceptwright import api, cli, generate
+from conceptwright.compilers.sim import compile_modelica, compile_model, parse_model, sim_schema
+from conceptwright.compilers.sim.example import ODE, PROCESS, STOCK
+from conceptwright.compilers.sim.expressions import ExpressionError, parse
+from conceptwright.compilers.sim.queueing import closed_form, md1, mmc, mmck
+from conceptwright.tools.sim_check import check
+from conceptwright.tools.sim_validator import (check_continuous_results, check_process_results, check_same_seed,
+                                               check_step_halving, validate)
+
+from .scripted import ScriptedLLM
+
+MM1: dict[str, Any] = {
+    "kind": "process", "name": "mm1", "time_unit": "minute",
+    "sources": [{"id": "customers", "interarrival": {"dist": "exponential", "mean": 2}, "next": [{"to": "serve", "p": 1}]}],
+    "resources": [{"id": "teller", "capacity": 1}],
+    "activities": [{"id": "serve", "resource": "teller", "duration": {"dist": "exponential", "mean": 1},
+                    "next": [{"to": "exit", "p": 1}]}],
+    "run": {"horizon": 6000, "warmup": 200, "replications": 8, "seed": 3}, "kpis": ["wait", "utilisation"],
+}
+DECAY: dict[str, Any] = {
+    "kind": "continuous", "name": "decay", "time_unit": "s",
+    "parameters": [{"id": "k", "value": 0.5, "unit": "1/s"}],
+    "states": [{"id": "x", "initial": 2.0, "der": "-k*x", "unit": "mol"}],
+    "time": {"start": 0, "stop": 6, "dt": 0.05, "method": "RK45"},
+}
+TANK: dict[str, Any] = {
+    "kind": "continuous", "name": "tank", "time_unit": "minute",
+    "parameters": [{"id": "q", "value": 2, "unit": "L/minute"}],
+    "stocks": [{"id": "level", "initial": 10, "unit": "L", "non_negative": True}],
+    "flows": [{"id": "fill", "to": "level", "rate": "q", "unit": "L/minute"}],
+    "time": {"start": 0, "stop": 5, "dt": 0.5, "method": "Euler"},
+}
+
+
+def model(data: dict[str, Any]):
+    m, diags, _ = parse_model(copy.deepcopy(data))
+    assert m is not None, diags
+    return m
+
+
+def variant(data: dict[str, Any], edit) -> dict[str, Any]:
+    d = copy.deepcopy(data)
+    edit(d)
+    return d
+
+
+def codes(diags) -> dict[str, Any]:
+    return {d.code: d for d in diags}
+
+
+# --- compilers against analytic answers -------------------------------------------------
+
+
+def test_closed_forms_match_textbook_values():
+    assert mmc(0.5, 1.0, 1)["wait"] == pytest.approx(1.0)  # rho/(mu - lambda)
+    assert mmc(1 / 6, 1 / 10, 2)["wait"] == pytest.approx(22.7272727)  # Erlang C
+    assert mmck(1.0, 1.0, 1, 4)["balked"] == pytest.approx(0.2)  # rho = 1: uniform over 0..K
+    assert md1(0.5, 1.0)["wait"] == pytest.approx(0.5)  # rho*D/(2(1-rho))
+    assert mmc(2.0, 1.0, 1) is None  # unstable
+
+
+def test_mm1_simulation_matches_mean_wait():
+    m = model(MM1)
+    assert closed_form(m).label == "M/M/1"
+    report = validate(m, compile_model(m)["script"])
+    assert not [d for d in report.diagnostics if d.severity == "error"], report.diagnostics
+    kpis = report.results["kpis"]
+    assert kpis["wait"]["mean"] == pytest.approx(1.0, rel=0.15)
+    assert kpis["utilisation"]["mean"] == pytest.approx(0.5, rel=0.05)
+    lo, hi = kpis["wait"]["ci95"]
+    assert lo < kpis["wait"]["mean"] < hi and report.plot.startswith(b"\x89PNG")
+    assert all(r["counts"]["arrived"] == r["counts"]["departed"] + r["counts"]["in_system"] + r["counts"]["balked"]
+               for r in report.results["runs"])
+
+
+def test_exponential_decay_matches_analytic_solution():
+    m = model(DECAY)
+    report = validate(m, compile_model(m)["script"])
+    assert report.diagnostics == []
+    s = report.results["series"]
+    assert s["time"][0] == 0 and s["time"][-1] == pytest.approx(6)
+    assert max(abs(x - 2 * math.exp(-0.5 * t)) for t, x in zip(s["time"], s["x"])) < 1e-4
+
+
+def test_constant_flow_stock_grows_linearly_with_euler():
+    m = model(TANK)
+    report = validate(m, compile_model(m)["script"])
+    assert report.diagnostics == []
+    s = report.results["series"]
+    assert s["level"] == pytest.approx([10 + 2 * t for t in s["time"]])
+    assert s["fill"] == pytest.approx([2.0] * len(s["time"]))
+
+
+def test_generated_script_runs_standalone(tmp_path):
+    arts = compile_model(model(STOCK), script="barrel.py", results="out/barrel.json", plot="barrel.png")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "barrel.py").write_text(arts["script"])
+    proc = subprocess.run([sys.executable, "barrel.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out" / "barrel.json").read_text())
+    t, water = data["series"]["time"], data["series"]["water"]
+    assert water[-1] == pytest.approx(40 + 160 * math.exp(-0.05 * t[-1]), rel=1e-4)
+    assert (tmp_path / "barrel.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_modelica_export():
+    text = compile_modelica(model(ODE))
+    assert text.startswith("model oscillator") and "der(x) = v;" in text and 'unit="N.s/m"' in text
+    assert "StopTime=10.0" in text and text.rstrip().endswith("end oscillator;")
+    event = variant(TANK, lambda d: d.update(events=[{"when": "level > 15", "stop": True}]))
+    assert 'when level - 15 > 0 then' in compile_modelica(model(event)) and "terminate(" in compile_modelica(model(event))
+
+
+def test_schema_becomes_a_llama_grammar():
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    from conceptwright.llm.llamacpp import check_grammar_schema
+
+    schema = sim_schema()
+    check_grammar_schema(schema)
+    assert LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) is not None
+    assert [v["properties"]["kind"]["const"] for v in schema["anyOf"]] == ["process", "continuous"]
+
+
+# --- parsing and certain fixes -----------------------------------------------------------
+
+
+def test_certain_fixes_are_recorded():
+    data = variant(MM1, lambda d: (d.pop("kind"), d["sources"][0].update(next="Serve"),
+                                   d["activities"][0].update(next=[{"to": "end", "p": 1}]),
+                                   d["activities"][0]["duration"].update(dist="Exp"),
+                                   d["run"].update(horizon=100, warmup=2, unit="hour")))
+    m, diags, fixes = parse_model(data)
+    assert m is not None and diags == [] and m.kind == "process"
+    text = " ".join(fixes)
+    assert "set kind to 'process'" in text and "'end' -> 'exit'" in text and "'Serve' -> 'serve'" in text
+    assert m.activities[0].duration.dist == "exponential"
+    assert (m.run.horizon, m.run.warmup, m.run.unit) == (6000, 120, "minute") and "100 hour -> 6000 minute" in text
+
+
+def test_malformed_model_is_a_schema_error():
+    m, diags, _ = parse_model({"kind": "process", "sources": [], "run": {"horizon": "long"}})
+    assert m is None and diags[0].code == "schema-error" and "run/horizon" in diags[0].message
+
+
+def test_expressions_are_screened_before_sympy():
+    names = frozenset({"x"})
+    for bad in ("__import__('os').system('x')", "x.__class__", "lambda: x", "open(x)"):
+        with pytest.raises(ExpressionError):
+            parse(bad, names)
+    assert str(parse("x^2 + max(x, 0)", names)) == "x**2 + Max(0, x)"
+
+
+# --- each check fed a violating model ------------------------------------------------------
+
+
+@pytest.mark.parametrize("edit, code, obj, feature", [
+    (lambda d: d["activities"][0].update(next=[{"to": "exit", "p": 0.5}, {"to": "serve", "p": 0.3}]),
+     "routing-probabilities", "serve", "next"),
+    (lambda d: d["activities"][0].update(resource="clerk"), "unknown-reference", "serve", "resource"),
+    (lambda d: d["sources"][0].update(next=[{"to": "desk", "p": 1}]), "unknown-reference", "customers", "next"),
+    (lambda d: d["activities"][0].update(next=[{"to": "serve", "p": 1}]), "no-exit", "serve", "next"),
+    (lambda d: d["activities"][0]["duration"].update(dist="uniform", low=3, high=1), "bad-distribution", "serve", "duration"),
+    (lambda d: d["sources"][0]["interarrival"].update(unit="metre"), "bad-distribution", "customers", "interarrival"),
+    (lambda d: d["resources"][0].update(capacity=0), "bad-value", "teller", "capacity"),
+    (lambda d: d["run"].update(horizon=1e9), "too-long", "run", None),
+    (lambda d: d["sources"].append(d["sources"][0] | {"id": "serve"}), "duplicate-id", "serve", None),
+])
+def test_process_static_checks(edit, code, obj, feature):
+    d = codes(check(model(variant(MM1, edit))))
+    assert code in d and d[code].obj == obj and d[code].feature == feature and d[code].severity == "error"
+
+
+def test_unstable_load_is_a_warning():
+    d = codes(check(model(variant(MM1, lambda d: d["sources"][0]["interarrival"].update(mean=0.5)))))
+    assert d["unstable"].severity == "warning" and d["unstable"].obj == "teller" and "2.00" in d["unstable"].message
+
+
+@pytest.mark.parametrize("data, edit, code, obj, feature", [
+    (TANK, lambda d: d["flows"][0].update(rate="q*inflow_rate"), "bad-expression", "fill", "rate"),
+    (TANK, lambda d: d["flows"][0].update(rate="q*(level"), "bad-expression", "fill", "rate"),
+    (TANK, lambda d: d["flows"][0].update(to="levle"), "unknown-reference", "fill", "to"),
+    (TANK, lambda d: d["flows"][0].update(unit="L"), "unit-mismatch", "fill", "unit"),
+    (TANK, lambda d: d["parameters"][0].update(unit="L/hour"), "unit-mismatch", "fill", "rate"),
+    (TANK, lambda d: d["parameters"][0].update(unit="L/(minute"), "bad-unit", "q", "unit"),
+    (TANK, lambda d: d.update(auxiliaries=[{"id": "a", "equation": "b"}, {"id": "b", "equation": "a"}]), "algebraic-loop", None, None),
+    (TANK, lambda d: d["stocks"][0].update(initial=-1), "negative-stock", "level", "initial"),
+    (TANK, lambda d: d["time"].update(dt=1e-7), "too-many-steps", "time", "dt"),
+    (DECAY, lambda d: d["states"][0].update(der="-k*x + exp(x)"), "unit-mismatch", "x", "der"),
+    (DECAY, lambda d: d["states"][0].update(der="-k"), "unit-mismatch", "x", "der"),
+    (DECAY, lambda d: d["parameters"].append({"id": "exp", "value": 1}), "bad-id", "exp", None),
+    (DECAY, lambda d: d.update(events=[{"when": "y < 1", "stop": True}]), "bad-expression", "events/0", "when"),
+])
+def test_continuous_static_checks(data, edit, code, obj, feature):
+    d = codes(check(model(variant(data, edit))))
+    assert code in d, d
+    if obj is not None:
+        assert d[code].obj == obj and d[code].feature == feature
+    else:
+        assert "a -> b" in d[code].message or "b -> a" in d[code].message
+
+
+def test_conservation_violation():
+    m = model(MM1)
+    results = {"kpis": {"wait": {"mean": 1.0, "ci95": [0.9, 1.1]}},
+               "runs": [{"counts": {"arrived": 10, "departed": 7, "in_system": 1, "balked": 0}}]}
+    d = codes(check_process_results(m, results))
+    assert d["conservation"].obj == "replication 1" and "arrived 10" in d["conservation"].message
+
+
+def _kpis(**means: float) -> dict[str, Any]:
+    return {k: {"mean": v, "ci95": [v * 0.99, v * 1.01]} for k, v in means.items()}
+
+
+def test_littles_law_and_closed_form_violations():
+    m = model(MM1)
+    ok_counts = [{"counts": {"arrived": 5, "departed": 5, "in_system": 0, "balked": 0}}]
+    good = {"kpis": _kpis(number_in_system=1.0, throughput=0.5, time_in_system=2.0, wait=1.0, utilisation=0.5), "runs": ok_counts}
+    assert check_process_results(m, good) == []
+    bad = {"kpis": _kpis(number_in_system=3.0, throughput=0.5, time_in_system=2.0, wait=3.0, utilisation=0.5), "runs": ok_counts}
+    d = codes(check_process_results(m, bad))
+    assert d["littles-law"].severity == "warning" and "3" in d["littles-law"].message
+    assert d["closed-form"].obj in ("wait", "number_in_system") and "M/M/1" in d["closed-form"].message
+
+
+def test_not_finite_and_same_seed():
+    m = model(MM1)
+    results = {"kpis": _kpis(wait=float("inf")), "runs": [{"counts": {"arrived": 1, "departed": 1, "in_system": 0, "balked": 0}}]}
+    assert codes(check_process_results(m, results))["not-finite"].obj == "wait"
+    assert check_same_seed({"kpis": _kpis(wait=1.0)}, {"kpis": _kpis(wait=1.0)}) == []
+    assert codes(check_same_seed({"kpis": _kpis(wait=1.0)}, {"kpis": _kpis(wait=1.1)}))["not-reproducible"].obj == "wait"
+    series = {"series": {"time": [0, 1, 2], "x": [1.0, float("nan"), 2.0]}}
+    assert codes(check_continuous_results(model(DECAY), series))["not-finite"].obj == "x"
+
+
+def test_step_halving_check_on_fabricated_series():
+    m = model(DECAY)
+    a = {"series": {"time": [0, 1], "x": [2.0, 1.0]}}
+    assert check_step_halving(m, a, {"series": {"time": [0, 1], "x": [2.0, 1.001]}}) == []
+    assert codes(check_step_halving(m, a, {"series": {"time": [0, 1], "x": [2.0, 1.2]}}))["step-sensitive"].obj == "x"
+
+
+def test_runtime_checks_in_the_sandbox():
+    drain = model(variant(TANK, lambda d: (d["flows"][0].update(to=None, **{"from": "level"}), d["time"].update(stop=8))))
+    assert codes(validate(drain, compile_model(drain)["script"]).diagnostics)["negative-stock"].obj == "level"
+    coarse = model(variant(DECAY, lambda d: (d["time"].update(dt=0.5, method="Euler"), d["parameters"][0].update(value=1.5))))
+    step = codes(validate(coarse, compile_model(coarse)["script"]).diagnostics)["step-sensitive"]
+    assert step.obj == "x" and step.feature == "dt"
+    crash = model(variant(DECAY, lambda d: d["states"][0].update(initial=-1, der="-sqrt(x)", unit=None)))
+    d = codes(validate(crash, compile_model(crash)["script"]).diagnostics)
+    assert "math domain error" in d["runtime-error"].message
+
+
+# --- the loop with a scripted LLM --------------------------------------------------------
+
+
+def test_valid_first_try(tmp_path):
+    llm = ScriptedLLM(["Here it is:\n```json\n" + json.dumps(TANK) + "\n```"])
+    res = generate("sim", "a tank filling at 2 L/min", model=llm, out=tmp_path / "t.py", results=tmp_path / "t.json")
+    assert res.ok and res.attempts == 1 and res.stop_reason == "valid"
+    assert set(res.artefacts) == {"script", "modelica", "results", "plot"}
+    assert json.loads(res.artefacts["results"])["final"]["level"] == pytest.approx(20)
+    assert llm.calls[0]["schema"]["anyOf"] and "Examples:" in llm.calls[0]["messages"][1].content
+
+
+def test_repair_after_a_diagnostic():
+    bad = variant(MM1, lambda d: d["activities"][0].update(next=[{"to": "exit", "p": 0.7}]))
+    small = variant(MM1, lambda d: d["run"].update(horizon=500, replications=3))
+    llm = ScriptedLLM([json.dumps(bad), json.dumps(small)])
+    res = generate("sim", "a bank with one teller", model=llm)
+    assert res.ok and res.attempts == 2 and res.best_attempt == 1
+    repair = llm.calls[1]["messages"]
+    assert [m.role for m in repair] == ["system", "user", "assistant", "user"]
+    assert '"p": 0.7' in repair[2].content
+    assert "routing-probabilities" in repair[3].content and "serve" in repair[3].content
+    assert res.trace[0].diagnostics[0].code == "routing-probabilities"
+
+
+# --- CLI -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def script(monkeypatch):
+    def use(replies):
+        llm = ScriptedLLM(replies)
+        monkeypatch.setattr(api, "resolve", lambda model=None: llm)
+        return llm
+    return use
+
+
+def test_cli_valid_exit_0(script, tmp_path, capsys):
+    script([json.dumps(DECAY)])
+    out, results, plot, mo = tmp_path / "d.py", tmp_path / "r" / "d.json", tmp_path / "d.png", tmp_path / "d.mo"
+    code = cli.main(["generate", "sim", "--spec", "decay", "--out", str(out), "--results", str(results),
+                     "--plot", str(plot), "--modelica", str(mo)])
+    assert code == 0, capsys.readouterr().err
+    assert "solve_ivp" in out.read_text() and json.loads(results.read_text())["series"]["x"][0] == 2.0
+    assert plot.read_bytes().startswith(b"\x89PNG") and "der(x)" in mo.read_text()
+    assert "valid sim written" in capsys.readouterr().out
+    assert 'HERE / "r/d.json"' in out.read_text()  # the standalone script writes where the CLI did
+
+
+def test_cli_invalid_exit_2_writes_best_attempt(script, tmp_path, capsys):
+    bad = json.dumps(variant(MM1, lambda d: d["activities"][0].update(resource="clerk")))
+    script([bad, bad])
+    out = tmp_path / "bank.py"
+    code = cli.main(["generate", "sim", "--spec", "a bank", "--out", str(out), "--results", str(tmp_path / "b.json"),
+                     "--max-repairs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "import simpy" in out.read_text() and not (tmp_path / "b.json").exists()
+    assert "unknown-reference" in err and "clerk" in err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--spec", "  ", "--out", "{d}/a.py", "--results", "{d}/a.json"], "empty"),
+    (["--spec-file", "{d}/none.txt", "--out", "{d}/a.py", "--results", "{d}/a.json"], "cannot read --spec-file"),
+    (["--spec", "x", "--out", "{d}/a.py"], "--results"),
+    (["--spec", "x", "--out", "{d}/a.py", "--results", "{d}/a.json", "--plot", "{d}/a.svg"], ".png"),
+    (["--spec", "x", "--out", "{d}/a.py", "--results", "{d}/a.py"], "different files"),
+    (["--spec", "x", "--out", "{d}/a.py", "--results", "{d}/a.json", "--model", "banana"], "unknown model"),
+    (["--spec", "x", "--out", "{d}/a.py", "--results", "{d}/a.json", "--strategy", "direct"], "unrecognized"),
+])
+def test_cli_bad_input_exit_1_one_line(tmp_path, capsys, args, needle):
+    code = cli.main(["generate", "sim", *[a.replace("{d}", str(tmp_path)) for a in args]])
+    err = capsys.readouterr().err
+    assert code == 1 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_keyword_ids_and_repeats_are_fixed():
+    data = variant(DECAY, lambda d: (d["parameters"].__setitem__(0, {"id": "lambda", "value": 0.5, "unit": "1/s"}),
+                                     d["states"][0].update(der="-lambda*x"), d["parameters"].append(d["parameters"][0])))
+    m, diags, fixes = parse_model(data)
+    assert diags == [] and m.states[0].der == "-lambda_*x" and [p.id for p in m.parameters] == ["lambda_"]
+    assert any("exact repeat" in f for f in fixes) and check(m) == []
+
+
+# --- the eval suite ---------------------------------------------------------------------
+
+
+def test_eval_cases_are_well_formed_and_scored():
+    from evals.sim.run import load_cases, score
+
+    cases = load_cases()
+    assert len(cases) >= 12 and len({c["id"] for c in cases}) == len(cases)
+    for c in cases:
+        m = model(c["reference"])
+        assert not [d for d in check(m) if d.severity == "error"], c["id"]
+        assert c["expect"] and all("rel_tol" in e or "abs_tol" in e for e in c["expect"])
+    case = {"expect": [{"kpi": "wait", "value": 9.0, "unit": "minute", "rel_tol": 0.1}]}
+    assert score(case, json.dumps({"time_unit": "hour", "kpis": {"wait": {"mean": 0.15}}}))["matches"]  # 9 minutes
+    assert not score(case, json.dumps({"time_unit": "minute", "kpis": {"wait": {"mean": 12}}}))["matches"]
+    ode = {"expect": [{"var": ["P"], "t": 1.5, "value": 2.5, "abs_tol": 0.01}]}
+    assert score(ode, json.dumps({"states": ["pop"], "series": {"time": [1, 2], "pop": [2, 3]}}))["matches"]
+
+
+def test_eval_runner_end_to_end_with_reference_models(tmp_path):
+    from types import SimpleNamespace
+
+    from evals.sim.run import main
+
+    args = SimpleNamespace(model="reference", cases=None, max_repairs=1, limit=0, only="sd-constant-inflow",
+                           out=str(tmp_path / "r.md"), results=str(tmp_path / "r.jsonl"), resume=False)
+    assert main(args) == 0
+    row = json.loads((tmp_path / "r.jsonl").read_text())
+    assert row["matches"] and row["ok"] and row["got"]["volume"] == pytest.approx(980)
+    assert "1/1 (100%)" in (tmp_path / "r.md").read_text()
+
+
+def test_bad_distribution_unit_is_diagnosed_not_raised():
+    bad = variant(MM1, lambda d: d["sources"][0]["interarrival"].update(unit="litre"))
+    res = generate("sim", "x", model=ScriptedLLM([json.dumps(bad)]), max_repairs=0)
+    assert not res.ok and res.diagnostics[0].code == "bad-distribution" and res.diagnostics[0].obj == "customers"
+
+
+def test_unit_errors_still_run_the_script():
+    bad = variant(TANK, lambda d: d["flows"][0].update(unit="L"))
+    res = generate("sim", "x", model=ScriptedLLM([json.dumps(bad)]), max_repairs=0)
+    assert not res.ok and [d.code for d in res.diagnostics] == ["unit-mismatch"]
+    assert json.loads(res.artefacts["results"])["final"]["level"] == pytest.approx(20)
