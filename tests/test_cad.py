@@ -440,3 +440,12 @@ def test_eval_runner_side_by_side_with_resume(runner, tmp_path, monkeypatch):
     assert (tmp_path / "r.trace.jsonl").exists()
     args.resume, args.model = True, ScriptedLLM([])  # nothing left to ask
     assert cad_eval.main(args) == 0 and "own-flange-plate" in (tmp_path / "r.md").read_text()
+
+
+def test_conceptual_prompt_ends_with_the_users_description_not_the_example():
+    from conceptwright.prompts import cad as cad_prompts
+    from conceptwright.prompts.profiles import profile_for
+
+    for model in ("smollm2", "gguf:qwen2.5-coder"):
+        msgs = cad_prompts.conceptual_messages("A washer 20 mm across with a 8 mm hole, 2 mm thick.", profile_for(model))
+        assert msgs[-1].content.rstrip().endswith("Description: A washer 20 mm across with a 8 mm hole, 2 mm thick.\nJSON:")

@@ -82,8 +82,8 @@ DIRECT_RULES = """Write CadQuery code for the part:
 def conceptual_messages(spec: str, profile: Profile) -> list[Message]:
     parts = [FORMAT_COMPACT if profile.compact else FORMAT]
     if profile.example:  # tiny models copy what they see: a short example keeps their copies short
-        spec, example = (EXAMPLE_SPEC_COMPACT, EXAMPLE_JSON_COMPACT) if profile.compact else (EXAMPLE_SPEC, EXAMPLE_JSON)
-        parts.append(f"Example.\nDescription: {spec}\nJSON:\n{example}")
+        ex_spec, ex_json = (EXAMPLE_SPEC_COMPACT, EXAMPLE_JSON_COMPACT) if profile.compact else (EXAMPLE_SPEC, EXAMPLE_JSON)
+        parts.append(f"Example.\nDescription: {ex_spec}\nJSON:\n{ex_json}")
     parts.append(f"Description: {spec}\nJSON:")
     return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
 
