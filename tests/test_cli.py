@@ -13,7 +13,8 @@ from .scripted import ScriptedLLM
 
 GOOD = dumps([{"id": "lib", "class": "Library", "attrs": {"name": "City"}, "refs": {"writers": ["w1"]}},
               {"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}}])
-BAD = dumps([{"id": "lib", "class": "Library", "refs": {"writers": ["w9"]}}])
+BAD = dumps([{"id": "lib", "class": "Library", "refs": {"books": ["b1"]}},
+             {"id": "b1", "class": "Book", "refs": {"author": "w9"}}])
 
 
 @pytest.fixture

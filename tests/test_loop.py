@@ -69,7 +69,8 @@ def test_no_fewer_errors_for_two_rounds_stops(library):
 
 
 def test_max_repairs_budget(library):
-    replies = [dumps([{"id": f"lib{i}", "class": "Library", "refs": {"books": [f"b{i}"]}}]) for i in range(5)]
+    replies = [dumps([{"id": "lib", "class": "Library", "refs": {"books": [f"b{i}"]}},
+                      {"id": f"b{i}", "class": "Book", "refs": {"author": f"ghost{i}"}}]) for i in range(5)]
     res = generate("xmi", "x", model=ScriptedLLM(replies), metamodel=library, max_repairs=1)
     assert res.stop_reason == "max_repairs" and res.attempts == 2
 

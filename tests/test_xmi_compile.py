@@ -178,3 +178,23 @@ def test_subpackages_id_attributes_and_many_valued_attributes(tmp_path):
     model.objects[2].attrs["code"] = "M-1"
     dup = [d for d in check_model(model, mm) if d.code == "duplicate-id"]
     assert dup and dup[0].obj == "m2" and dup[0].feature == "code"
+
+
+def test_autofix_drops_ids_of_objects_never_written_and_double_containment(metamodels):
+    mm = Metamodel(metamodels / "extlibrary.ecore")
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "lib", "class": "Library", "refs": {"writers": ["w1", "w9"], "branches": ["br"]}},
+        {"id": "br", "class": "Library", "refs": {"writers": ["w1"]}},
+        {"id": "w1", "class": "Writer", "attrs": {"firstName": "A", "lastName": "B"}}]})
+    fixed, fixes = autofix(model, mm)
+    by_id = fixed.by_id()
+    assert by_id["lib"].refs["writers"] == ["w1"] and by_id["br"].refs["writers"] == []
+    assert any("'w9'" in f for f in fixes) and any("already contained by lib" in f for f in fixes)
+    assert not [d for d in check_model(fixed, mm) if d.severity == "error"]
+    # a single-valued reference to nothing is left for the LLM (and the checker) to see
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "lib", "class": "Library", "refs": {"stock": ["b"], "writers": ["w"]}},
+        {"id": "w", "class": "Writer", "attrs": {"firstName": "A", "lastName": "B"}},
+        {"id": "b", "class": "Book", "attrs": {"copies": 1}, "refs": {"author": "nobody"}}]})
+    fixed, _ = autofix(model, mm)
+    assert [d.code for d in check_model(fixed, mm) if d.severity == "error"] == ["dangling-reference"]

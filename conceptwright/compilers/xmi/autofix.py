@@ -34,7 +34,9 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
         if o.cls in mm.classes:
             _fix_features(o, mm, fixes)
     _fix_ref_names(model, mm, fixes)
+    _prune_dangling(model, mm, fixes)
     _fix_containers(model, mm, fixes)
+    _prune_double_containment(model, mm, fixes)
     _fix_roots(model, mm, fixes)
     _add_missing_root(model, mm, fixes)
     return model, fixes
@@ -137,6 +139,48 @@ def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
                 new_ids.append(rid)
             if changed:
                 o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
+
+
+def _prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """Ids listed in a many-valued reference that name no object (small models list ids
+    ahead and never write those objects): drop them when the lower bound still holds.
+    Nothing that exists is removed; the trace records each drop."""
+    index = model.by_id()
+    for o in model.objects:
+        info = mm.classes.get(o.cls)
+        if info is None:
+            continue
+        for name in list(o.refs):
+            f = info.features.get(name)
+            value = o.refs[name]
+            if f is None or not f.is_ref or not f.many or not isinstance(value, list):
+                continue
+            kept = [i for i in value if i in index]
+            if len(kept) < len(value) and len(kept) >= f.lower:
+                gone = [i for i in value if i not in index]
+                o.refs[name] = kept
+                fixes.append(f"{o.id}.{name}: dropped {', '.join(repr(i) for i in gone)} (no object has that id)")
+
+
+def _prune_double_containment(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """An object listed by two containment references stays in the first (in model
+    order, the root first) and is removed from the others, where the bound allows."""
+    owner: dict[str, str] = {}
+    for o in model.objects:
+        info = mm.classes.get(o.cls)
+        if info is None:
+            continue
+        for name in list(o.refs):
+            f = info.features.get(name)
+            if f is None or not f.is_ref or not f.containment or not f.many or not isinstance(o.refs[name], list):
+                continue
+            ids = o.refs[name]
+            again = [i for i in ids if i in owner and owner[i] != o.id]
+            if again and len(ids) - len(again) >= f.lower:
+                o.refs[name] = [i for i in ids if i not in again]
+                fixes.append(f"{o.id}.{name}: removed {', '.join(again)} (already contained by {', '.join(sorted({owner[i] for i in again}))})")
+            for i in o.refs[name]:
+                owner.setdefault(i, o.id)
 
 
 def _fix_containers(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
