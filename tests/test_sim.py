@@ -391,3 +391,21 @@ def test_unit_errors_still_run_the_script():
     res = generate("sim", "x", model=ScriptedLLM([json.dumps(bad)]), max_repairs=0)
     assert not res.ok and [d.code for d in res.diagnostics] == ["unit-mismatch"]
     assert json.loads(res.artefacts["results"])["final"]["level"] == pytest.approx(20)
+
+
+def test_constant_rate_and_parameter_restating_initial_value_are_accepted():
+    from conceptwright.compilers.sim.parse import parse_model as parse_sim
+
+    data = {"kind": "continuous", "name": "tank", "time_unit": "minute",
+            "parameters": [{"id": "volume", "value": 100, "unit": "L"}],
+            "stocks": [{"id": "volume", "initial": 100, "unit": "L", "non_negative": True}],
+            "flows": [{"id": "inflow", "to": "volume", "rate": "5", "unit": "L/minute"},
+                      {"id": "outflow", "from": "volume", "rate": "0.1*volume", "unit": "L/minute"}],
+            "time": {"start": 0, "stop": 30, "dt": 1, "method": "RK45"}}
+    model, diags, fixes = parse_sim(data)
+    assert model is not None and not [d for d in diags if d.severity == "error"], diags
+    assert model.parameters == [] and any("restates the initial value" in f for f in fixes)
+    from conceptwright.tools.sim_check import check
+    assert not [d for d in check(model) if d.severity == "error"]
+    from conceptwright.compilers.sim.expressions import parse as parse_expr
+    assert float(parse_expr("5", frozenset())) == 5.0

@@ -3,6 +3,8 @@ distributions, run settings, expressions (sympy), undefined names, algebraic loo
 units (pint). Each diagnostic names the element (``obj``) and field (``feature``) at fault."""
 from __future__ import annotations
 
+import sympy as sp
+
 from collections import Counter
 
 import pint
@@ -311,14 +313,20 @@ def check_units(model: ContinuousModel) -> list[Diagnostic]:
         targets.append((s.id, "der", s.der, u * per_time if u is not None else None, "derivative"))
     for obj, feat, text, want, what in targets:
         try:
-            got = dimension(parse(text, names), units)
+            expr = parse(text, names)
+            if not expr.free_symbols:  # a bare constant is read in the unit declared for its result
+                continue
+            got = dimension(expr, units)
         except UnitError as exc:
             diags.append(Diagnostic(code="unit-mismatch", obj=obj, feature=feat, message=f"in '{text}': {exc}"))
             continue
         if got is None or want is None:
             continue
         if got.dimensionality != want.dimensionality or not same(got, want):
-            diags.append(Diagnostic(code="unit-mismatch", obj=obj, feature=feat, message=f"the {what} '{text}' of {obj} comes "
-                                    f"out in {show(got)} but must be in {show(want)}: check the units of the parameters "
-                                    "it uses, or the expression"))
+            # a number written inline (0.1*volume) may carry the missing unit: warn, do not fail
+            literal = any(n.is_number and abs(n) not in (0, 1, 2, sp.Rational(1, 2)) for n in expr.atoms(sp.Number))
+            diags.append(Diagnostic(code="unit-mismatch", obj=obj, feature=feat, severity="warning" if literal else "error",
+                                    message=f"the {what} '{text}' of {obj} comes out in {show(got)} but must be in "
+                                    f"{show(want)}: check the units of the parameters it uses, or the expression"
+                                    + ("; give inline numbers their own parameter with a unit" if literal else "")))
     return diags

@@ -84,6 +84,8 @@ def parse(text: str, symbols: frozenset[str]) -> sp.Expr:
                           transformations=(convert_xor,), evaluate=True)
     except Exception as exc:  # sympy raises many kinds on malformed text
         raise ExpressionError(f"sympy cannot parse '{text}' ({type(exc).__name__}); write it like 'k*x*(1 - x/K)'") from None
+    if isinstance(expr, (int, float)) and not isinstance(expr, bool):  # a bare number such as "5"
+        expr = sp.sympify(expr)
     if isinstance(expr, bool) or not isinstance(expr, sp.Basic):
         raise ExpressionError(f"'{text}' is not an expression")
     return expr

@@ -103,6 +103,17 @@ def _normalize_process(d: dict[str, Any], fixes: list[str]) -> None:
 
 
 def _normalize_continuous(d: dict[str, Any], fixes: list[str]) -> None:
+    # a parameter restating a stock's or state's initial value under the same id: drop it
+    initial = {x.get("id"): x.get("initial") for key in ("stocks", "states") for x in d.get(key) or [] if isinstance(x, dict)}
+    params = d.get("parameters")
+    if isinstance(params, list):
+        kept = []
+        for p in params:
+            if isinstance(p, dict) and p.get("id") in initial and _same_number(p.get("value"), initial[p.get("id")]):
+                fixes.append(f"parameters/{p['id']}: dropped (it restates the initial value of '{p['id']}')")
+                continue
+            kept.append(p)
+        d["parameters"] = kept
     for f in d.get("flows") or []:
         if not isinstance(f, dict):
             continue
@@ -118,6 +129,13 @@ def _normalize_continuous(d: dict[str, Any], fixes: list[str]) -> None:
         if m and m != t["method"]:
             fixes.append(f"time.method '{t['method']}' -> '{m}'")
             t["method"] = m
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def normalize(data: Any) -> tuple[Any, list[str]]:
