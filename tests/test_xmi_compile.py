@@ -183,13 +183,14 @@ def test_subpackages_id_attributes_and_many_valued_attributes(tmp_path):
 def test_autofix_drops_ids_of_objects_never_written_and_double_containment(metamodels):
     mm = Metamodel(metamodels / "extlibrary.ecore")
     model = InstanceModel.model_validate({"objects": [
-        {"id": "lib", "class": "Library", "refs": {"writers": ["w1", "w9"], "branches": ["br"]}},
+        {"id": "lib", "class": "Library", "refs": {"writers": ["w1"], "branches": ["br"], "stock": ["b"]}},
         {"id": "br", "class": "Library", "refs": {"writers": ["w1"]}},
-        {"id": "w1", "class": "Writer", "attrs": {"firstName": "A", "lastName": "B"}}]})
+        {"id": "w1", "class": "Writer", "attrs": {"firstName": "A", "lastName": "B"}},
+        {"id": "b", "class": "Book", "attrs": {"copies": 1}, "refs": {"author": "w1", "borrowers": ["p9"]}}]})
     fixed, fixes = autofix(model, mm)
     by_id = fixed.by_id()
-    assert by_id["lib"].refs["writers"] == ["w1"] and by_id["br"].refs["writers"] == []
-    assert any("'w9'" in f for f in fixes) and any("already contained by lib" in f for f in fixes)
+    assert by_id["b"].refs["borrowers"] == [] and by_id["br"].refs["writers"] == []
+    assert any("'p9'" in f for f in fixes) and any("already contained by lib" in f for f in fixes)
     assert not [d for d in check_model(fixed, mm) if d.severity == "error"]
     # a single-valued reference to nothing is left for the LLM (and the checker) to see
     model = InstanceModel.model_validate({"objects": [
@@ -198,3 +199,16 @@ def test_autofix_drops_ids_of_objects_never_written_and_double_containment(metam
         {"id": "b", "class": "Book", "attrs": {"copies": 1}, "refs": {"author": "nobody"}}]})
     fixed, _ = autofix(model, mm)
     assert [d.code for d in check_model(fixed, mm) if d.severity == "error"] == ["dangling-reference"]
+
+
+def test_autofix_creates_children_listed_but_never_written(metamodels):
+    mm = Metamodel(metamodels / "statemachine.ecore")
+    model = InstanceModel.model_validate({"objects": [
+        {"id": "sm", "class": "StateMachine", "attrs": {"name": "Light"},
+         "refs": {"currentState": "Red", "states": ["Red", "state2"], "inputs": ["press"]}}]})
+    fixed, fixes = autofix(model, mm)
+    by_id = fixed.by_id()
+    assert by_id["Red"].cls == "State" and by_id["Red"].attrs == {"name": "Red"}
+    assert by_id["state2"].attrs == {} and by_id["press"].cls == "Input"  # 'state2' is an id, not a name
+    assert sum("never wrote" in f for f in fixes) == 3
+    assert not [d for d in check_model(fixed, mm) if d.severity == "error"]

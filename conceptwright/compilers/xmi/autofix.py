@@ -34,6 +34,7 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
         if o.cls in mm.classes:
             _fix_features(o, mm, fixes)
     _fix_ref_names(model, mm, fixes)
+    _materialize_children(model, mm, fixes)
     _prune_dangling(model, mm, fixes)
     _fix_containers(model, mm, fixes)
     _prune_double_containment(model, mm, fixes)
@@ -139,6 +140,34 @@ def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
                 new_ids.append(rid)
             if changed:
                 o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
+
+
+def _materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """An id listed in a containment reference whose object was never written, where the
+    reference admits exactly one concrete class: create that (empty) child. Its name is
+    the id when the class has a 'name' attribute and the id reads like a name."""
+    index = model.by_id()
+    for o in list(model.objects):
+        info = mm.classes.get(o.cls)
+        if info is None:
+            continue
+        for name in list(o.refs):
+            f = info.features.get(name)
+            if f is None or not f.is_ref or not f.containment:
+                continue
+            subs = mm.concrete_subtypes(f.type_name)
+            if len(subs) != 1:
+                continue
+            for cid in o.ref_ids(name):
+                if cid in index:
+                    continue
+                child = Obj(id=cid, cls=subs[0])
+                naming = mm.classes[subs[0]].features.get("name")
+                if naming is not None and naming.kind == "string" and naming.settable and not re.fullmatch(rf"{subs[0].lower()}_?\d+", cid.lower()):
+                    child.attrs["name"] = cid
+                model.objects.append(child)
+                index[cid] = child
+                fixes.append(f"{o.id}.{name}: created the {subs[0]} '{cid}' it lists but never wrote")
 
 
 def _prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
