@@ -13,7 +13,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not (SHARED / "examples" / "metamodels").is_dir():
-        pytest.skip(f"shared examples not found at {SHARED}")
+        pytest.fail(f"shared examples not found at {SHARED}: clone beside the project's shared/ folder")
     return SHARED
 
 
