@@ -210,10 +210,37 @@ def test_hole_count_and_holes_off_the_part(runner):
 
 
 def test_script_error_names_the_feature(runner):
-    bad = {"id": "odd_edges", "op": "chamfer", "edges": ">Q", "distance": 1}
+    bad = {"id": "odd_cut", "op": "cut", "sketch": {"on": ">Q", "shape": "circle", "diameter": 3}, "depth": 1}
+    data = flange(features=FLANGE["features"] + [bad])
+    data["features"][-1]["sketch"]["on"] = ">Z"
+    data["features"][-1]["depth"] = "1 / 0"
+    out = evaluate(runner, data)
+    assert "bad-value" in codes(out) and any(d.obj == "odd_cut" for d in out.diagnostics) and not out.ok
+
+
+def test_failed_fillet_is_reported_and_left_out_of_the_files(runner):
+    """A fillet OCCT cannot make stays an error for the LLM, but the files keep the part without it."""
+    bad = {"id": "huge_round", "op": "fillet", "edges": "vertical", "radius": 500}
     out = evaluate(runner, flange(features=FLANGE["features"] + [bad]))
-    assert codes(out) == {"script-error"} and out.diagnostics[0].obj == "odd_edges"
-    assert "code" in out.artefacts and "step" not in out.artefacts and not out.ok
+    assert "script-error" in codes(out) and not out.ok
+    err = next(d for d in out.diagnostics if d.code == "script-error")
+    assert err.obj == "huge_round" and "leave this feature out" in err.message
+    assert "step" in out.artefacts and "huge_round" not in out.artefacts["code"]
+    bad_selector = {"id": "odd_edges", "op": "chamfer", "edges": ">Q", "distance": 1}
+    out = evaluate(runner, flange(features=FLANGE["features"] + [bad_selector]))
+    assert codes(out) == {"script-error"} and out.diagnostics[0].obj == "odd_edges" and "step" in out.artefacts
+
+
+def test_primitives_radius_and_partial_envelope(runner):
+    data = {"name": "axle", "parameters": [{"name": "radius", "value": 5}, {"name": "length", "value": 40}],
+            "envelope": {"x": 40, "y": 0, "z": 20},
+            "features": [{"id": "block", "op": "box", "length": 20, "width": 20, "height": 20},
+                         {"id": "shaft", "op": "cylinder", "diameter": "radius", "height": "length", "axis": "X"}]}
+    out = evaluate(runner, data, "A 20 mm cube on an axle of radius 5 mm, 40 mm long")
+    assert any("2 * radius" in f for f in out.fixes) and any("unchecked" in f for f in out.fixes)
+    assert out.ok, out.diagnostics
+    assert "cylinder(length, radius)" in out.artefacts["code"] and 'Workplane("YZ")' in out.artefacts["code"]
+    assert any(d.code == "missing-envelope" and d.severity == "warning" for d in out.diagnostics)  # y was 0
 
 
 @pytest.mark.parametrize("feature, code", [

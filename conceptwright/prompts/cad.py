@@ -4,34 +4,38 @@ from __future__ import annotations
 from ..llm.base import Message
 from .profiles import Profile
 
-EXAMPLE_SPEC = ("An L bracket 60 mm long: a base plate 60 x 40 x 8 mm and an upright 8 mm thick and 50 mm tall along "
-                "the back edge, two 6 mm holes through the base 15 mm from its ends, the top edges of the upright rounded 3 mm.")
-EXAMPLE_JSON = """{"name": "l_bracket", "units": "mm",
- "parameters": [{"name": "length", "value": 60}, {"name": "depth", "value": 40}, {"name": "thickness", "value": 8},
-  {"name": "height", "value": 50}, {"name": "hole_d", "value": 6}, {"name": "round_r", "value": 3}],
- "envelope": {"x": 60, "y": 40, "z": 50},
+EXAMPLE_SPEC = ("A motor mount: a base block 80 x 50 x 10 mm with its vertical edges rounded 5 mm, a boss 30 mm in diameter "
+                "and 20 mm tall on top of it, a 12 mm hole through the boss and the base, and four 6 mm holes 10 mm in from "
+                "the corners of the block.")
+EXAMPLE_JSON = """{"name": "motor_mount", "units": "mm",
+ "parameters": [{"name": "length", "value": 80}, {"name": "width", "value": 50}, {"name": "thickness", "value": 10},
+  {"name": "corner_r", "value": 5}, {"name": "boss_d", "value": 30}, {"name": "boss_h", "value": 20},
+  {"name": "bore_d", "value": 12}, {"name": "hole_d", "value": 6}, {"name": "inset", "value": 10}],
+ "envelope": {"x": 80, "y": 50, "z": 30},
  "features": [
-  {"id": "base", "op": "extrude", "sketch": {"on": "XY", "shape": "rectangle", "width": "length", "height": "depth"}, "distance": "thickness"},
-  {"id": "upright", "op": "extrude", "sketch": {"on": "XY", "at": [0, "depth/2 - thickness/2"], "shape": "rectangle", "width": "length", "height": "thickness"}, "distance": "height"},
-  {"id": "base_holes", "op": "hole", "face": "<Z", "diameter": "hole_d", "positions": [["-length/2 + 15", 0], ["length/2 - 15", 0]]},
-  {"id": "round_top", "op": "fillet", "edges": "top", "radius": "round_r"}]}"""
+  {"id": "base", "op": "box", "length": "length", "width": "width", "height": "thickness"},
+  {"id": "round_corners", "op": "fillet", "edges": "vertical", "radius": "corner_r"},
+  {"id": "boss", "op": "cylinder", "diameter": "boss_d", "height": "boss_h", "axis": "Z", "at": [0, 0, "thickness/2 + boss_h/2"]},
+  {"id": "bore", "op": "hole", "face": ">Z", "diameter": "bore_d"},
+  {"id": "corner_holes", "op": "hole", "face": "<Z", "diameter": "hole_d", "positions": [["-length/2 + inset", "-width/2 + inset"],
+   ["length/2 - inset", "-width/2 + inset"], ["-length/2 + inset", "width/2 - inset"], ["length/2 - inset", "width/2 - inset"]]}]}"""
 EXAMPLE_SPEC_COMPACT = "A plate 40 x 30 x 5 mm with a 10 mm hole in the centre."
 EXAMPLE_JSON_COMPACT = """{"name": "plate", "units": "mm",
  "parameters": [{"name": "length", "value": 40}, {"name": "width", "value": 30}, {"name": "thickness", "value": 5}, {"name": "hole_d", "value": 10}],
  "envelope": {"x": 40, "y": 30, "z": 5},
  "features": [
-  {"id": "plate", "op": "extrude", "sketch": {"on": "XY", "shape": "rectangle", "width": "length", "height": "width"}, "distance": "thickness"},
+  {"id": "plate", "op": "box", "length": "length", "width": "width", "height": "thickness"},
   {"id": "hole", "op": "hole", "face": ">Z", "diameter": "hole_d"}]}"""
 EXAMPLE_CODE = """import cadquery as cq
 
-length, depth, thickness, height = 60, 40, 8, 50
-hole_d, round_r = 6, 3
+length, width, thickness, corner_r = 80, 50, 10, 5
+boss_d, boss_h, bore_d, hole_d, inset = 30, 20, 12, 6, 10
 
-base = cq.Workplane("XY").rect(length, depth).extrude(thickness)
-upright = cq.Workplane("XY").center(0, depth / 2 - thickness / 2).rect(length, thickness).extrude(height)
-part = base.union(upright)
-part = part.faces("<Z").workplane().pushPoints([(-length / 2 + 15, 0), (length / 2 - 15, 0)]).hole(hole_d)
-result = part.faces(">Z").edges().fillet(round_r)"""
+base = cq.Workplane("XY").box(length, width, thickness).edges("|Z").fillet(corner_r)
+boss = cq.Workplane("XY").cylinder(boss_h, boss_d / 2).translate((0, 0, thickness / 2 + boss_h / 2))
+part = base.union(boss).faces(">Z").workplane().hole(bore_d)
+corners = [(x, y) for x in (-length / 2 + inset, length / 2 - inset) for y in (-width / 2 + inset, width / 2 - inset)]
+result = part.faces("<Z").workplane().pushPoints(corners).hole(hole_d)"""
 
 SYSTEM_CONCEPTUAL = ("You design mechanical parts as JSON part models; a compiler turns them into CadQuery solids. "
                      "Answer with the JSON only.")
@@ -40,6 +44,9 @@ SYSTEM_DIRECT = "You write CadQuery (Python) code for mechanical parts. Answer w
 FORMAT = """Write the part as JSON: {"name", "units": "mm", "parameters": [{"name", "value"}], "envelope": {"x", "y", "z"}, "features": [...]}
 Features run in order. Each works on a body ("body", default "main"); the first feature of a body creates it.
 Numbers may be parameter names or expressions ("length/2 - 10").
+- box: {"id", "op": "box", "length": along X, "width": along Y, "height": along Z, "at": [x, y, z]} a block centred on "at" (default [0, 0, 0])
+- cylinder: {"id", "op": "cylinder", "diameter": d (or "radius": r), "height": h, "axis": "X" | "Y" | "Z", "at": [x, y, z]}
+  a cylinder, rod or disc centred on "at", its height along the axis
 - extrude: {"id", "op": "extrude", "sketch": SKETCH, "distance": d, "symmetric": false} adds material
   (symmetric: true puts half the distance on each side of the sketch plane)
 - cut: {"id", "op": "cut", "sketch": SKETCH, "depth": d or "through"} removes material
@@ -54,22 +61,25 @@ Numbers may be parameter names or expressions ("length/2 - 10").
 - boolean: {"id", "op": "boolean", "body": "main", "operation": "union" | "cut" | "intersect", "tool": "other_body"}
 - move: {"id", "op": "move", "rotate_axis": "X" | "Y" | "Z", "rotate_angle": degrees, "translate": [x, y, z]}
 SKETCH: {"on": "XY" | "XZ" | "YZ" or a face of the body ">Z" | "<Z" | ">X" | "<X" | ">Y" | "<Y", "offset": 0, "at": [a, b], "shape": ...}
-  "rectangle" + "width", "height" (centred on "at"); "circle" + "diameter"; "polygon" + "sides", "diameter";
+  "rectangle" + "width", "height" (centred on "at"); "circle" + "diameter" or "radius"; "polygon" + "sides", "diameter";
   "slot" + "length", "width"; "polyline" + "points": [[a, b], ...]; "profile" + "start": [a, b],
   "segments": [{"to": [a, b]} (a line) or {"to": [a, b], "through": [a, b]} (an arc)]
 Coordinates [a, b] are global: on XY, >Z, <Z: [x, y]; on XZ, >Y, <Y: [x, z]; on YZ, >X, <X: [y, z].
 Extrusion goes along the normal: XY +Z, XZ -Y, YZ +X, a face outwards (negative distance: the other way).
 Rules:
+- A block, plate, cube or rectangular prism is a "box"; a cylinder, rod, disc or tube is a "cylinder" (a tube: then a "hole");
+  other outlines (triangles, L shapes, trapezoids) are sketches ("polyline") that you extrude.
+- Use the sizes exactly as the description gives them; a radius r is "radius": r, never "diameter": r.
 - Every size in the description becomes a named parameter; features use the names.
 - "envelope" is the overall size of the finished part along X, Y and Z.
 - Round holes and bores are "hole" features with a diameter (twice the radius)."""
 
 FORMAT_COMPACT = """JSON: {"name", "units": "mm", "parameters": [{"name", "value"}], "envelope": {"x", "y", "z"}, "features": [...]}
-features in order: extrude (sketch, distance), cut (sketch, depth or "through"), revolve (sketch, axis), hole (face, diameter, positions),
+features in order: box (length, width, height, at), cylinder (diameter, height, axis, at), extrude (sketch, distance), cut (sketch, depth or "through"), revolve (sketch, axis), hole (face, diameter, positions),
 fillet (edges, radius), chamfer (edges, distance), shell (thickness, open_face), mirror (plane), boolean (operation, tool), move
 sketch: {"on": "XY", "at": [a, b], "shape": "rectangle" (width, height) | "circle" (diameter) | "polygon" (sides, diameter) | "polyline" (points)}
 - numbers may be parameter names
-- first feature: extrude on "XY"
+- first feature: a box, a cylinder or an extrude on "XY"
 - envelope: overall size along X, Y, Z"""
 
 DIRECT_RULES = """Write CadQuery code for the part:
@@ -104,6 +114,8 @@ def edit_messages(part_json: str, instruction: str, profile: Profile) -> list[Me
     return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
 
 
-def repair_message(what: str, diagnostics: str) -> Message:
-    return Message(role="user", content=f"The checker found these problems in your {what}:\n{diagnostics}\n\n"
+def repair_message(what: str, diagnostics: str, spec: str | None = None) -> Message:
+    """The repair turn; it repeats the description, so a small model does not fall back on the example."""
+    again = f"\nThe part to make (not the example): {spec}" if spec else ""
+    return Message(role="user", content=f"The checker found these problems in your {what}:\n{diagnostics}\n{again}\n"
                    f"Fix them and write the complete corrected {what} again, keeping what was right.")

@@ -55,7 +55,7 @@ class _CadJob:
     def repair_messages(self, previous: Outcome) -> list[Message]:
         problems = [d for d in previous.diagnostics if d.severity == "error"]
         return self._first + [Message(role="assistant", content=previous.feedback),
-                              prompts.repair_message(self.what, render_all(problems))]
+                              prompts.repair_message(self.what, render_all(problems), self.spec)]
 
     def _run(self, blocks: list[CodeBlock], run_name: str, result_names: list[str]) -> CadReport:
         return self.runner.run(CadJob(blocks=blocks, run_name=run_name, result_names=result_names, exports=self.exports,
@@ -93,7 +93,7 @@ class ConceptualJob(_CadJob):
 
     def expectations(self, part: Part) -> Expectations:
         exp = from_description(self.spec, part.units)
-        exp.envelope = (part.envelope.x, part.envelope.y, part.envelope.z) if part.envelope else None
+        exp.envelope = part.envelope.sizes() if part.envelope else None
         exp.holes += [HoleSpec(feature=f, diameter=d, count=n) for f, d, n in expected_holes(part)]
         return exp
 
@@ -102,16 +102,44 @@ class ConceptualJob(_CadJob):
         data = part.dump()
         feedback = json.dumps(data)
         diags = check_part(part)
-        if part.envelope is None:
-            diags.append(Diagnostic(code="missing-envelope", message='state the overall size as "envelope": {"x", "y", "z"}'))
+        if part.envelope is None or None in part.envelope.sizes():
+            diags.append(Diagnostic(code="missing-envelope", severity="warning",
+                                    message='state the overall size as "envelope": {"x", "y", "z"} (sizes greater than 0)'))
         if any(d.severity == "error" for d in diags):
             return Outcome(conceptual=data, diagnostics=diags, fixes=list(fixes or []), feedback=feedback)
-        script = compile_part(part, stl_tolerance=self.stl_tolerance)
-        blocks = [CodeBlock(**b.model_dump()) for b in script.blocks]
-        report = self._run(blocks, "__cw__", ["result"])
-        diags += check_report(report, self.expectations(part), script.code)
+        script, report = self._build(part)
+        found = check_report(report, self.expectations(part), script.code)
+        diags += found
+        # a fillet or chamfer that OCCT cannot make: the files keep the part without it, so the
+        # best attempt is still a solid; the error stays, so the LLM is asked to fix it
+        dropped: list[str] = []
+        while (bad := _finishing_failure(found, part)) is not None and len(dropped) < 3:
+            dropped.append(bad)
+            reduced = part.model_copy(update={"features": [f for f in part.features if f.id not in dropped]})
+            script, report = self._build(reduced)
+            found = check_report(report, self.expectations(reduced), script.code)
+        if dropped:
+            for d in diags:
+                if d.obj in dropped and d.severity == "error":
+                    d.message += " (the files written leave this feature out)"
+            diags += [d for d in found if d.obj not in dropped and d.code not in {x.code for x in diags}]
         return Outcome(conceptual=data, artefacts=_artefacts(script.code, report), diagnostics=diags,
                        fixes=list(fixes or []), feedback=feedback)
+
+    def _build(self, part: Part) -> tuple[Any, CadReport]:
+        script = compile_part(part, stl_tolerance=self.stl_tolerance)
+        blocks = [CodeBlock(**b.model_dump()) for b in script.blocks]
+        return script, self._run(blocks, "__cw__", ["result"])
+
+
+def _finishing_failure(diags: list[Diagnostic], part: Part) -> str | None:
+    """The id of a fillet or chamfer that broke the build (the only features safe to leave out)."""
+    ops = {f.id: f.op for f in part.features}
+    for d in diags:
+        if d.severity == "error" and d.code in ("script-error", "feature-invalid", "feature-empty") \
+                and ops.get(d.obj or "") in ("fillet", "chamfer"):
+            return d.obj
+    return None
 
 
 class EditJob(ConceptualJob):

@@ -36,7 +36,7 @@ class HoleSpec(BaseModel):
 class Expectations(BaseModel):
     """What the run is checked against, in the part's units."""
 
-    envelope: tuple[float, float, float] | None = None  # X, Y, Z sizes stated by the model
+    envelope: tuple[float | None, float | None, float | None] | None = None  # X, Y, Z sizes stated by the model
     lengths: list[float] = Field(default_factory=list)  # single lengths in the description
     blocks: list[list[float]] = Field(default_factory=list)  # "A x B x C" sizes in the description
     holes: list[HoleSpec] = Field(default_factory=list)
@@ -190,10 +190,10 @@ def _close(actual: float, stated: float, tol: float, scale: float) -> bool:
 def _envelope(size: tuple[float, float, float], exp: Expectations) -> list[Diagnostic]:
     if exp.envelope is None:
         return []
-    scale = max(exp.envelope)
+    scale = max((s for s in exp.envelope if s is not None), default=max(size))
     out = []
     for axis, actual, stated in zip("xyz", size, exp.envelope):
-        if not _close(actual, stated, exp.tolerance, scale):
+        if stated is not None and not _close(actual, stated, exp.tolerance, scale):
             out.append(Diagnostic(code="envelope-mismatch", feature=axis, message=f"the part measures {_fmt(actual)} along "
                        f"{axis.upper()} but the envelope says {_fmt(stated)}: fix the feature sizes or positions (or the envelope)"))
     return out

@@ -33,16 +33,30 @@ def normalize(data: Any) -> tuple[Any, list[str]]:
         fixes.append('wrote "parameters" as a list of {"name", "value"}')
     env = data.get("envelope")
     if isinstance(env, list) and len(env) == 3:
-        data["envelope"] = dict(zip("xyz", env))
+        data["envelope"] = env = dict(zip("xyz", env))
         fixes.append('wrote "envelope" [x, y, z] as {"x", "y", "z"}')
     data = _strip_units(data, fixes)
+    if isinstance(env := data.get("envelope"), dict):
+        bad = [k for k in "xyz" if k in env and isinstance(env[k], (int, float)) and env[k] <= 0]
+        if bad:
+            data["envelope"] = {k: v for k, v in env.items() if k not in bad}
+            fixes.append(f"left the envelope's {', '.join(bad)} unchecked (a size must be greater than 0)")
+    radii = _radius_names(data.get("parameters"))
     feats = data.get("features")
     if isinstance(feats, list):
-        data["features"] = [_fix_feature(f, i, fixes) if isinstance(f, dict) else f for i, f in enumerate(feats)]
+        data["features"] = [_fix_feature(f, i, fixes, radii) if isinstance(f, dict) else f for i, f in enumerate(feats)]
     return data, fixes
 
 
-def _fix_feature(f: dict[str, Any], i: int, fixes: list[str]) -> dict[str, Any]:
+def _radius_names(params: Any) -> set[str]:
+    """Parameters whose name says they are radii ("radius", "hole_r", "outer_radius")."""
+    if not isinstance(params, list):
+        return set()
+    names_ = {p.get("name") for p in params if isinstance(p, dict) and isinstance(p.get("name"), str)}
+    return {n for n in names_ if re.search(r"(^|_)(radius|rad|r)$|^radius_|^r_", n.lower())}
+
+
+def _fix_feature(f: dict[str, Any], i: int, fixes: list[str], radii: set[str] = frozenset()) -> dict[str, Any]:
     f = dict(f)
     if "op" not in f and isinstance(f.get("type"), str) and f["type"] in OPS:
         f["op"] = f.pop("type")
@@ -54,17 +68,21 @@ def _fix_feature(f: dict[str, Any], i: int, fixes: list[str]) -> dict[str, Any]:
         f["sketch"] = {k: f.pop(k) for k in list(f) if k in _SKETCH_KEYS and k != "angle"}
         fixes.append(f"{fid}: moved the shape fields into \"sketch\"")
     if isinstance(f.get("sketch"), dict):
-        f["sketch"] = _radius_to_diameter(dict(f["sketch"]), fid, fixes)
-    if f.get("op") == "hole":
-        f = _radius_to_diameter(f, fid, fixes)
+        f["sketch"] = _radius_to_diameter(dict(f["sketch"]), fid, fixes, radii)
+    if f.get("op") in ("hole", "cylinder"):
+        f = _radius_to_diameter(f, fid, fixes, radii)
     return f
 
 
-def _radius_to_diameter(d: dict[str, Any], fid: str, fixes: list[str]) -> dict[str, Any]:
+def _radius_to_diameter(d: dict[str, Any], fid: str, fixes: list[str], radii: set[str] = frozenset()) -> dict[str, Any]:
     if "radius" in d and "diameter" not in d and d.get("kind") != "polar":
         r = d.pop("radius")
         d["diameter"] = 2 * r if isinstance(r, (int, float)) else f"2 * ({r})"
         fixes.append(f"{fid}: wrote radius {r} as diameter")
+    elif isinstance(d.get("diameter"), str) and d["diameter"].strip() in radii:
+        r = d["diameter"].strip()
+        d["diameter"] = f"2 * {r}"
+        fixes.append(f"{fid}: the diameter was the radius parameter '{r}': wrote 2 * {r}")
     return d
 
 

@@ -10,7 +10,8 @@ model says it is making, and a feature list built on one or more named bodies.
         "width": "length", "height": "width"}, "distance": 10},
        {"id": "bore", "op": "hole", "face": ">Z", "diameter": 30}]}
 
-Numbers may be expressions over parameter names ("length/2 - 10"). Positions on a plane
+Numbers may be expressions over parameter names ("length/2 - 10"). Solid primitives
+("box", "cylinder") and sketch-based features (extrude, revolve) start or join bodies. Positions on a plane
 or face are [a, b] in global coordinates of the two axes in it: XY and >Z/<Z: [x, y];
 XZ and >Y/<Y: [x, z]; YZ and >X/<X: [y, z].
 """
@@ -172,6 +173,26 @@ class Boolean(_Feature):
     tool: str = Field(min_length=1, max_length=MAX_ID)  # another body; it is used up
 
 
+class Box(_Feature):
+    """A box centred on 'at': length along X, width along Y, height along Z; joins an existing body."""
+
+    op: Literal["box"]
+    length: Num
+    width: Num
+    height: Num
+    at: tuple[Num, Num, Num] = (0, 0, 0)
+
+
+class Cylinder(_Feature):
+    """A cylinder centred on 'at' with its axis along X, Y or Z; joins an existing body."""
+
+    op: Literal["cylinder"]
+    diameter: Num
+    height: Num  # length along the axis
+    axis: Axis = "Z"
+    at: tuple[Num, Num, Num] = (0, 0, 0)
+
+
 class Move(_Feature):
     op: Literal["move"]
     rotate_axis: Axis | None = None  # global axis through the origin; rotation first
@@ -180,10 +201,11 @@ class Move(_Feature):
 
 
 Feature = Annotated[
-    Extrude | Cut | Revolve | Hole | Fillet | Chamfer | Shell | Mirror | Boolean | Move, Field(discriminator="op")
+    Box | Cylinder | Extrude | Cut | Revolve | Hole | Fillet | Chamfer | Shell | Mirror | Boolean | Move, Field(discriminator="op")
 ]
-OPS: tuple[str, ...] = ("extrude", "cut", "revolve", "hole", "fillet", "chamfer", "shell", "mirror", "boolean", "move")
-CREATES = ("extrude", "revolve")  # the only features that may start a new body
+OPS: tuple[str, ...] = ("box", "cylinder", "extrude", "cut", "revolve", "hole", "fillet", "chamfer", "shell", "mirror",
+                        "boolean", "move")
+CREATES = ("box", "cylinder", "extrude", "revolve")  # the only features that may start a new body
 
 
 class Parameter(_Base):
@@ -192,11 +214,15 @@ class Parameter(_Base):
 
 
 class Envelope(_Base):
-    """The overall size (bounding box) the model states it is making, along X, Y and Z."""
+    """The overall size (bounding box) the model states it is making, along X, Y and Z;
+    an axis left out is not checked."""
 
-    x: float = Field(gt=0)
-    y: float = Field(gt=0)
-    z: float = Field(gt=0)
+    x: float | None = Field(None, gt=0)
+    y: float | None = Field(None, gt=0)
+    z: float | None = Field(None, gt=0)
+
+    def sizes(self) -> tuple[float | None, float | None, float | None]:
+        return self.x, self.y, self.z
 
 
 class Part(_Base):

@@ -28,6 +28,7 @@ def _sketch(shape: str, fields: dict[str, Any]) -> dict[str, Any]:
 SKETCH = {"anyOf": [
     _sketch("rectangle", {"width": NUM, "height": NUM}),
     _sketch("circle", {"diameter": NUM}),
+    _sketch("circle", {"radius": NUM}),
     _sketch("polygon", {"sides": {"type": "integer"}, "diameter": NUM}),
     _sketch("slot", {"length": NUM, "width": NUM}),
     _sketch("polyline", {"points": {**POINTS, "minItems": 3}}),
@@ -47,7 +48,11 @@ PATTERN = {"anyOf": [
 ]}
 EDGES = {"type": "string", "maxLength": MAX_SELECTOR}
 
+POINT3 = {"type": "array", "items": NUM, "minItems": 3, "maxItems": 3}
 FEATURES = [
+    _feature("box", {"length": NUM, "width": NUM, "height": NUM}, {"at": POINT3}),
+    _feature("cylinder", {"diameter": NUM, "height": NUM}, {"axis": AXIS, "at": POINT3}),
+    _feature("cylinder", {"radius": NUM, "height": NUM}, {"axis": AXIS, "at": POINT3}),
     _feature("extrude", {"sketch": SKETCH, "distance": NUM}, {"symmetric": {"type": "boolean"}}),
     _feature("cut", {"sketch": SKETCH, "depth": NUM}),
     _feature("revolve", {"sketch": SKETCH, "axis": AXIS}, {"angle": NUM}),
@@ -60,8 +65,7 @@ FEATURES = [
     _feature("shell", {"thickness": NUM}, {"open_face": FACE}),
     _feature("mirror", {"plane": PLANE}),
     _feature("boolean", {"operation": {"type": "string", "enum": ["union", "cut", "intersect"]}, "tool": ID}),
-    _feature("move", {}, {"rotate_axis": AXIS, "rotate_angle": NUM,
-                          "translate": {"type": "array", "items": NUM, "minItems": 3, "maxItems": 3}}),
+    _feature("move", {}, {"rotate_axis": AXIS, "rotate_angle": NUM, "translate": POINT3}),
 ]
 
 

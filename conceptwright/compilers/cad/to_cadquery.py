@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from .check import is_through
 from .expr import Num, evaluate, number, to_python
 from .model import (
-    Boolean, Chamfer, Circle, Cut, Extrude, Fillet, Hole, LinearPattern, Mirror, Move, Part, Point, Polygon, Polyline,
+    Box, Cylinder, Boolean, Chamfer, Circle, Cut, Extrude, Fillet, Hole, LinearPattern, Mirror, Move, Part, Point, Polygon, Polyline,
     Profile, Rectangle, Revolve, Shell, Slot,
 )
 
@@ -97,7 +97,7 @@ def _signed(value: Num, sign: int) -> str:
     return number(-float(value)) if not isinstance(value, str) else to_python(f"-({value})")
 
 
-def _is_zero(p: Point) -> bool:
+def _is_zero(p: tuple[Num, ...]) -> bool:
     return all(not isinstance(v, str) and float(v) == 0 for v in p)
 
 
@@ -124,8 +124,7 @@ def _shape(w: _Writer, fid: str, s: Any) -> tuple[str, str]:
     if isinstance(s, Rectangle):
         return f".rect({v('width', s.width)}, {v('height', s.height)})", "a rectangle"
     if isinstance(s, Circle):
-        radius = to_python("({}) / 2".format(v("diameter", s.diameter)))
-        return f".circle({radius})", "a circle"
+        return f".circle({_half(v('diameter', s.diameter))})", "a circle"
     if isinstance(s, Polygon):
         return f".polygon({s.sides}, {v('diameter', s.diameter)})", f"a {s.sides}-sided polygon"
     if isinstance(s, Slot):
@@ -146,6 +145,12 @@ def _shape(w: _Writer, fid: str, s: Any) -> tuple[str, str]:
     return code + ".close()", "a profile of lines and arcs"
 
 
+def _half(diameter: str) -> str:
+    """The radius expression of a diameter expression: '2 * r' -> 'r', 'd' -> 'd / 2'."""
+    m = re.fullmatch(r"2 \* \(?([A-Za-z_][A-Za-z0-9_]*)\)?", diameter.strip())
+    return m.group(1) if m else to_python(f"({diameter}) / 2")
+
+
 def _add(a: Num, b: Num) -> Num:
     if not isinstance(b, str) and float(b) == 0:
         return a
@@ -159,6 +164,21 @@ def _feature(w: _Writer, f: Any, bodies: set[str]) -> tuple[str, str]:
     fid, body = f.id, ident(f.body)
     v = lambda field, val: w.value(fid, field, val)  # noqa: E731
     exists = body in bodies
+    if isinstance(f, (Box, Cylinder)):
+        if isinstance(f, Box):
+            solid = f'cq.Workplane("XY").box({v("length", f.length)}, {v("width", f.width)}, {v("height", f.height)})'
+            text = "a box centred on {}".format("the origin" if _is_zero(f.at) else "(" + ", ".join(to_python(c) for c in f.at) + ")")
+        else:
+            plane = {"Z": "XY", "X": "YZ", "Y": "XZ"}[f.axis]
+            radius = _half(v("diameter", f.diameter))
+            solid = f'cq.Workplane("{plane}").cylinder({v("height", f.height)}, {radius})'
+            text = f"a cylinder along {f.axis} centred on " + ("the origin" if _is_zero(f.at) else
+                                                                "(" + ", ".join(to_python(c) for c in f.at) + ")")
+        if not _is_zero(f.at):
+            solid += f".translate(({', '.join(to_python(c) for c in f.at)}))"
+        if not exists:
+            return text, f"{body} = {solid}"
+        return text + f", joined to {body}", f"{body} = {body}.union({solid})"
     if isinstance(f, (Extrude, Cut, Revolve)):
         on_face = f.sketch.on.startswith((">", "<"))
         draw, words = _shape(w, fid, f.sketch)
@@ -307,7 +327,7 @@ def compile_part(part: Part, *, stl_tolerance: float | None = None) -> Script:
     joined = remaining[0] + "".join(f".union({b})" for b in remaining[1:])
     note = "# result: the finished part" if len(remaining) == 1 else "# result: the remaining bodies joined into one part"
     add("result", "", f"{note}\nresult = {joined}\n", "result")
-    size = max((part.envelope.x, part.envelope.y, part.envelope.z)) if part.envelope else 100.0
+    size = max((v for v in part.envelope.sizes() if v is not None), default=100.0) if part.envelope else 100.0
     tol = stl_tolerance or round(max(size * 5e-4, 1e-4), 6)
     main = MAIN_BLOCK.format(stem=ident(part.name), tol=number(tol), units=part.units)
     code = "".join(b.code + "\n" for b in blocks[:-1]) + blocks[-1].code + "\n" + main
