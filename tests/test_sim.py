@@ -409,3 +409,24 @@ def test_constant_rate_and_parameter_restating_initial_value_are_accepted():
     assert not [d for d in check(model) if d.severity == "error"]
     from conceptwright.compilers.sim.expressions import parse as parse_expr
     assert float(parse_expr("5", frozenset())) == 5.0
+
+
+def test_queue_modelled_as_activity_and_waiting_chairs_as_resource_are_errors():
+    queue_act = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "constant", "mean": 0}))
+    zero = codes(check(model(queue_act)))["zero-duration"]
+    assert (zero.obj, zero.feature, zero.severity) == ("serve", "duration", "error")
+    chairs = variant(MM1, lambda d: d["resources"].append({"id": "chairs", "capacity": 3}))
+    diags = [d for d in check(model(chairs)) if d.code == "unused-resource"]
+    assert diags and diags[0].severity == "error" and "max_queue" in diags[0].message
+
+
+def test_description_times_the_model_does_not_carry_are_named():
+    from conceptwright.tools.sim_check import spec_numbers
+    spec = ("Customers arrive every 2 minutes on average; service takes 1.5 minutes on average. Simulate 5800 minutes "
+            "after a 200 minute warm-up, 8 replications.")
+    right = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "exponential", "mean": 1.5}))
+    assert spec_numbers(spec, model(right)) == []  # horizon 6000 = 5800 + 200
+    hourly = variant(right, lambda d: d["sources"][0].update(interarrival={"dist": "exponential", "rate": 30, "unit": "hour"}))
+    assert spec_numbers(spec, model(hourly)) == []  # 30 per hour is every 2 minutes
+    diags = spec_numbers(spec, model(MM1))  # service mean 1, not 1.5
+    assert [d.code for d in diags] == ["number-missing"] and '"1.5 minutes"' in diags[0].message

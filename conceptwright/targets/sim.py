@@ -17,12 +17,12 @@ from ..llm.base import Message
 from ..prompts import sim as prompts
 from ..prompts.profiles import Profile
 from ..tools.diagnostics import Diagnostic, render_all
-from ..tools.sim_check import check
+from ..tools.sim_check import check, spec_numbers
 from ..tools.sim_validator import validate
 
 
 # errors that leave the script runnable: it still runs, so the best attempt has results too
-RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit"})
+RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit", "number-missing", "unused-resource"})
 
 
 def _relative(path: str | Path, script: str | Path) -> str:
@@ -72,6 +72,7 @@ class SimJob:
     def evaluate_model(self, model: ProcessModel | ContinuousModel, fixes: list[str] | None = None) -> Outcome:
         """Check, compile, run and validate a conceptual model (no LLM involved)."""
         diags = check(model)
+        diags += spec_numbers(self.spec, model)
         artefacts: dict[str, str | bytes] = {}
         try:
             artefacts.update(simc.compile_model(model, **self.paths))

@@ -3,6 +3,8 @@ distributions, run settings, expressions (sympy), undefined names, algebraic loo
 units (pint). Each diagnostic names the element (``obj``) and field (``feature``) at fault."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from collections import Counter
@@ -127,6 +129,10 @@ def check_process(model: ProcessModel) -> list[Diagnostic]:
                                     message=f"activity {a.id} uses resource '{a.resource}', which is not declared: "
                                             f"use one of {', '.join(sorted(res)) or '(none declared: add it to resources)'}"))
         _dist(a.duration, a.id, "duration", model.time_unit, diags)
+        if a.duration.mean_value() == 0:
+            diags.append(Diagnostic(code="zero-duration", obj=a.id, feature="duration", message=f"activity {a.id} takes no time: "
+                                    "waiting in a queue happens by itself before an activity starts; an activity is the service, "
+                                    "with the service time as its duration"))
         _routes(a.id, a.next, targets, diags, False)
     run = model.run
     if run.unit and run.unit != model.time_unit:  # parsing could not convert it
@@ -176,7 +182,9 @@ def _flow_structure(model: ProcessModel) -> list[Diagnostic]:
     used = {a.resource for a in model.activities}
     for r in model.resources:
         if r.id not in used:
-            diags.append(Diagnostic(code="unused-resource", severity="warning", obj=r.id, message=f"no activity uses resource {r.id}"))
+            diags.append(Diagnostic(code="unused-resource", obj=r.id, message=f"no activity uses resource {r.id}: every resource is "
+                                    "held by an activity; waiting places (chairs, a waiting room, a buffer) are not a resource but "
+                                    "the \"max_queue\" of the resource the entities wait for"))
     if any(d.severity == "error" for d in diags):
         return diags
     for rid, rho in loads(model).items():
@@ -329,4 +337,47 @@ def check_units(model: ContinuousModel) -> list[Diagnostic]:
                                     message=f"the {what} '{text}' of {obj} comes out in {show(got)} but must be in "
                                     f"{show(want)}: check the units of the parameters it uses, or the expression"
                                     + ("; give inline numbers their own parameter with a unit" if literal else "")))
+    return diags
+
+
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_TIMED = re.compile(_NUMBER + r"(?:\s*-?\s*[A-Za-z]+){0,2}?\s*-?\s*(?:per\b|an?\s+(?:second|minute|hour|day|week)\b|"
+                    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\b)", re.I)
+_FACTORS = (1, 60, 3600, 24, 1440, 86400, 7, 168, 10080, 100)
+
+
+def _numbers(value: object) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, str):
+        return [float(x) for x in re.findall(_NUMBER, value)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _numbers(v)]
+    return []
+
+
+def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
+    """Times and rates of the description ("every 6 minutes", "30 calls per hour") that no number
+    of the model carries, even after a change of time unit or mean <-> rate: a duration or rate is
+    missing or wrong."""
+    values = _numbers(model.model_dump(by_alias=True))
+    if isinstance(model, ProcessModel):  # "simulate 8 hours after a 1 hour warm-up"
+        values.append(model.run.horizon - model.run.warmup)
+    values = [v for v in values if v != 0]
+    known = {round(x, 9) for v in values for k in _FACTORS for x in (v * k, v / k, k / v, 1 / (v * k))}
+    known |= {round(x, 9) for x in values}
+    diags, seen = [], set()
+    for m in _TIMED.finditer(spec):
+        x = float(m.group(1))
+        if x == 0 or x in seen or m.start() > 0 and spec[m.start() - 1] in "/.":
+            continue
+        seen.add(x)
+        if not any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known):
+            diags.append(Diagnostic(code="number-missing", message=f"the description says \"{m.group(0).strip()}\" but no number "
+                                    f"of the model is {x:g} (or {x:g} converted to the model's time unit): a duration, rate or "
+                                    "time setting is missing or wrong"))
     return diags
