@@ -430,3 +430,19 @@ def test_description_times_the_model_does_not_carry_are_named():
     assert spec_numbers(spec, model(hourly)) == []  # 30 per hour is every 2 minutes
     diags = spec_numbers(spec, model(MM1))  # service mean 1, not 1.5
     assert [d.code for d in diags] == ["number-missing"] and '"1.5 minutes"' in diags[0].message
+
+
+def test_euler_only_where_the_description_asks_for_it(tmp_path):
+    euler = variant(DECAY, lambda d: d["time"].update(method="Euler", dt=1))
+    res = generate("sim", "x decays at rate 0.5 per second; simulate 6 s", model=ScriptedLLM([json.dumps(euler)]))
+    assert res.ok and res.conceptual["time"]["method"] == "RK45"
+    assert any("Euler" in f for f in res.trace[0].fixes)
+    res = generate("sim", "x decays at rate 0.5 per second; simulate 6 s with Euler's method",
+                   model=ScriptedLLM([json.dumps(euler)]))
+    assert res.conceptual["time"]["method"] == "Euler"
+
+
+def test_route_to_a_resource_asks_for_its_activity():
+    to_res = variant(MM1, lambda d: d["sources"][0].update(next=[{"to": "teller", "p": 1}]))
+    diag = codes(check(model(to_res)))["unknown-reference"]
+    assert diag.obj == "customers" and "is a resource" in diag.message and '"resource": "teller"' in diag.message

@@ -71,14 +71,20 @@ def _dist(d: Distribution, obj: str, feature: str, time_unit: str, diags: list[D
         bad(f'a {d.dist} distribution needs "mean" and "sd"' + (" (mean > 0)" if d.dist == "lognormal" else ""))
 
 
-def _routes(eid: str, routes: list, targets: set[str], diags: list[Diagnostic], is_source: bool) -> None:
+def _routes(eid: str, routes: list, targets: set[str], diags: list[Diagnostic], is_source: bool,
+            resources: frozenset[str] = frozenset()) -> None:
     if not routes:
         if is_source:
             diags.append(Diagnostic(code="no-destination", obj=eid, feature="next",
                                     message=f'source {eid} sends its entities nowhere: add "next": [{{"to": "<activity id>", "p": 1}}]'))
         return
     for r in routes:
-        if r.to not in targets:
+        if r.to not in targets and r.to in resources:
+            diags.append(Diagnostic(code="unknown-reference", obj=eid, feature="next",
+                                    message=f"{eid}.next goes to '{r.to}', which is a resource, not an activity: add the "
+                                            f"activity that uses it, e.g. {{\"id\": \"{r.to}\", \"resource\": \"{r.to}\", "
+                                            "\"duration\": {...its service time...}, \"next\": [{\"to\": \"exit\", \"p\": 1}]}"))
+        elif r.to not in targets:
             diags.append(Diagnostic(code="unknown-reference", obj=eid, feature="next",
                                     message=f"{eid}.next goes to '{r.to}', which is not an activity: use one of "
                                             f"{', '.join(sorted(targets))}"))
@@ -115,7 +121,7 @@ def check_process(model: ProcessModel) -> list[Diagnostic]:
     targets = acts | {EXIT}
     for s in model.sources:
         _dist(s.interarrival, s.id, "interarrival", model.time_unit, diags)
-        _routes(s.id, s.next, targets, diags, True)
+        _routes(s.id, s.next, targets, diags, True, frozenset(res))
         if s.limit is not None and s.limit < 1:
             diags.append(Diagnostic(code="bad-value", obj=s.id, feature="limit", message="limit (most arrivals) must be at least 1, or left out"))
     for r in model.resources:
@@ -133,7 +139,7 @@ def check_process(model: ProcessModel) -> list[Diagnostic]:
             diags.append(Diagnostic(code="zero-duration", obj=a.id, feature="duration", message=f"activity {a.id} takes no time: "
                                     "waiting in a queue happens by itself before an activity starts; an activity is the service, "
                                     "with the service time as its duration"))
-        _routes(a.id, a.next, targets, diags, False)
+        _routes(a.id, a.next, targets, diags, False, frozenset(res))
     run = model.run
     if run.unit and run.unit != model.time_unit:  # parsing could not convert it
         diags.append(Diagnostic(code="bad-unit", obj="run", feature="unit", message=f"run.unit '{run.unit}' is not a time "
