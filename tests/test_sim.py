@@ -446,3 +446,10 @@ def test_route_to_a_resource_asks_for_its_activity():
     to_res = variant(MM1, lambda d: d["sources"][0].update(next=[{"to": "teller", "p": 1}]))
     diag = codes(check(model(to_res)))["unknown-reference"]
     assert diag.obj == "customers" and "is a resource" in diag.message and '"resource": "teller"' in diag.message
+
+
+def test_state_named_as_a_derivative_of_a_parameter():
+    wrong = variant(DECAY, lambda d: d.update(parameters=d["parameters"] + [{"id": "x", "value": 2.0}],
+                                              states=[{"id": "dx", "initial": -1, "der": "-k*x"}]))
+    diag = codes(check(model(wrong)))["state-is-derivative"]
+    assert diag.obj == "dx" and '"id": "x"' in diag.message

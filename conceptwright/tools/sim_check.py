@@ -231,6 +231,15 @@ def check_continuous(model: ContinuousModel) -> list[Diagnostic]:
             if sid is not None and sid not in stocks:
                 diags.append(Diagnostic(code="unknown-reference", obj=f.id, feature=end, message=f"flow {f.id} {end} '{sid}' "
                                         f"is not a stock: use one of {', '.join(sorted(stocks)) or '(no stocks: add one)'}"))
+    params = {p.id for p in model.parameters}
+    for s in model.states:
+        m = re.fullmatch(r"d_?([A-Za-z]\w*?)(?:_?dt)?", s.id)
+        if m and m.group(1) in params:
+            x = m.group(1)
+            diags.append(Diagnostic(code="state-is-derivative", obj=s.id, feature="id", message=f"state {s.id} looks like "
+                                    f"the derivative of {x}: a state is the quantity itself, with its starting value and its "
+                                    f"derivative in \"der\": {{\"id\": \"{x}\", \"initial\": <{x} at the start>, \"der\": "
+                                    f"\"<d{x}/dt>\"}}; then {x} is not a parameter"))
     for s in model.state_vars():
         if s.non_negative and s.initial < 0:
             diags.append(Diagnostic(code="negative-stock", obj=s.id, feature="initial", message=f"{s.id} is declared non-negative but starts at {s.initial:g}"))
