@@ -453,3 +453,12 @@ def test_state_named_as_a_derivative_of_a_parameter():
                                               states=[{"id": "dx", "initial": -1, "der": "-k*x"}]))
     diag = codes(check(model(wrong)))["state-is-derivative"]
     assert diag.obj == "dx" and '"id": "x"' in diag.message
+
+
+def test_event_when_a_state_reaches_a_value(tmp_path):
+    ball = {"kind": "continuous", "name": "ball", "time_unit": "s", "parameters": [{"id": "g", "value": 9.81, "unit": "m/s^2"}],
+            "states": [{"id": "h", "initial": 20, "der": "v", "unit": "m"}, {"id": "v", "initial": 0, "der": "-g", "unit": "m/s"}],
+            "events": [{"when": "h == 0", "stop": True}], "time": {"start": 0, "stop": 5, "dt": 0.01}}
+    res = generate("sim", "a ball dropped from 20 m; stop when h reaches 0", model=ScriptedLLM([json.dumps(ball)]))
+    assert res.ok, res.diagnostics
+    assert json.loads(res.artefacts["results"])["series"]["time"][-1] == pytest.approx(2.019, rel=0.01)

@@ -92,7 +92,12 @@ def parse(text: str, symbols: frozenset[str]) -> sp.Expr:
 
 
 def parse_condition(text: str, symbols: frozenset[str]) -> tuple[sp.Expr, int]:
-    """An event condition ``lhs < rhs`` -> (lhs - rhs, crossing direction for solve_ivp)."""
+    """An event condition ``lhs < rhs`` -> (lhs - rhs, crossing direction for solve_ivp);
+    ``lhs == rhs`` ("when h reaches 0") is a crossing either way (direction 0)."""
+    sides = re.split(r"==|(?<![<>!=])=(?!=)", text)
+    if len(sides) == 2 and all(x.strip() for x in sides):
+        lhs, rhs = (parse(x, symbols) for x in sides)
+        return sp.simplify(lhs - rhs), 0
     expr = parse(text, symbols)
     if not isinstance(expr, sp.core.relational.Relational) or isinstance(expr, (sp.Eq, sp.Ne)):
         raise ExpressionError(f"the event condition '{text}' must compare with < or >, e.g. 'x < 0'")

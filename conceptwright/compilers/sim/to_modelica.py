@@ -52,7 +52,7 @@ def compile_modelica(model: ContinuousModel, compiled: Compiled | None = None) -
     for s, expr in c.derivatives.items():
         lines.append(f"  der({s}) = {to_modelica(expr)};")
     for (text, g, direction), sets, ev in zip(c.events, c.resets, model.events):
-        cond = f"{to_modelica(g)} {'<' if direction < 0 else '>'} 0"
+        cond = f"{to_modelica(g)} {'>' if direction > 0 else '<'} 0"
         lines.append(f"  when {cond} then  // {text}")
         for var, expr in sets:
             lines.append(f"    reinit({var}, {to_modelica(expr)});")
