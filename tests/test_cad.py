@@ -331,6 +331,7 @@ def test_conceptual_loop_repairs_with_diagnostics(runner):
     repair = llm.calls[1]["messages"]
     assert [m.role for m in repair] == ["system", "user", "assistant", "user"]
     assert '"round_all"' in repair[2].content and "round_all" in repair[3].content
+    assert FLANGE_SPEC in repair[3].content  # the description is repeated, not left to the example
     assert res.conceptual["features"][0]["id"] == "plate"
     assert {"code", "step", "stl"} <= set(res.artefacts)
 

@@ -286,6 +286,7 @@ def test_repair_after_a_diagnostic():
     assert [m.role for m in repair] == ["system", "user", "assistant", "user"]
     assert '"p": 0.7' in repair[2].content
     assert "routing-probabilities" in repair[3].content and "serve" in repair[3].content
+    assert "a bank with one teller" in repair[3].content  # the description is repeated
     assert res.trace[0].diagnostics[0].code == "routing-probabilities"
 
 

@@ -64,6 +64,8 @@ def first_messages(spec: str, profile: Profile) -> list[Message]:
     return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]
 
 
-def repair_message(diagnostics: str) -> Message:
-    return Message(role="user", content=f"The validator found these problems in your JSON:\n{diagnostics}\n\n"
+def repair_message(diagnostics: str, spec: str | None = None) -> Message:
+    """The repair turn; it repeats the description, so a small model does not fall back on an example."""
+    again = f"\nThe system to model (not an example): {spec}" if spec else ""
+    return Message(role="user", content=f"The validator found these problems in your JSON:\n{diagnostics}\n{again}\n"
                    "Fix them and write the complete corrected JSON again, keeping what was right.")

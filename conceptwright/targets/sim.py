@@ -57,7 +57,7 @@ class SimJob:
     def repair_messages(self, previous: Outcome) -> list[Message]:
         problems = [d for d in previous.diagnostics if d.severity == "error"]
         return self._first + [Message(role="assistant", content=previous.feedback),
-                              prompts.repair_message(render_all(problems))]
+                              prompts.repair_message(render_all(problems), self.spec)]
 
     def evaluate(self, raw: str) -> Outcome:
         try:
