@@ -477,3 +477,15 @@ def test_conceptual_prompt_ends_with_the_users_description_not_the_example():
     for model in ("smollm2", "gguf:qwen2.5-coder"):
         msgs = cad_prompts.conceptual_messages("A washer 20 mm across with a 8 mm hole, 2 mm thick.", profile_for(model))
         assert msgs[-1].content.rstrip().endswith("Description: A washer 20 mm across with a 8 mm hole, 2 mm thick.\nJSON:")
+
+
+def test_feature_id_used_as_body_name_means_its_body():
+    data = {"name": "pipe", "features": [
+        {"id": "outer", "op": "box", "length": 10, "width": 10, "height": 40},
+        {"id": "bore", "op": "hole", "body": "outer", "diameter": 6},
+        {"id": "boss", "op": "cylinder", "body": "peg", "diameter": 4, "height": 50},
+        {"id": "join", "op": "boolean", "operation": "union", "tool": "boss"}]}
+    part, diags, fixes = parse_part(data)
+    assert part is not None and check_part(part) == []
+    assert part.features[1].body == "main" and part.features[3].tool == "peg"
+    assert len([f for f in fixes if "is a feature id" in f]) == 2

@@ -45,7 +45,30 @@ def normalize(data: Any) -> tuple[Any, list[str]]:
     feats = data.get("features")
     if isinstance(feats, list):
         data["features"] = [_fix_feature(f, i, fixes, radii) if isinstance(f, dict) else f for i, f in enumerate(feats)]
+        _feature_ids_as_bodies(data["features"], fixes)
     return data, fixes
+
+
+def _feature_ids_as_bodies(feats: list[Any], fixes: list[str]) -> None:
+    """A feature that works on "the body" named after an earlier feature's id ("body": "base_plate")
+    means the body that feature made or changed."""
+    bodies: set[str] = set()
+    owner: dict[str, str] = {}  # feature id -> its body
+    for f in feats:
+        if not isinstance(f, dict):
+            continue
+        body = f.get("body", "main")
+        if isinstance(body, str) and body not in bodies and body in owner and f.get("op") not in CREATES:
+            f["body"] = owner[body]
+            fixes.append(f"{f.get('id')}: body '{body}' is a feature id: used its body '{owner[body]}'")
+        tool = f.get("tool")
+        if f.get("op") == "boolean" and isinstance(tool, str) and tool not in bodies and tool in owner:
+            f["tool"] = owner[tool]
+            fixes.append(f"{f.get('id')}: tool '{tool}' is a feature id: used its body '{owner[tool]}'")
+        if isinstance(f.get("body", "main"), str):
+            bodies.add(f.get("body", "main"))
+            if isinstance(f.get("id"), str):
+                owner[f["id"]] = f.get("body", "main")
 
 
 def _radius_names(params: Any) -> set[str]:
