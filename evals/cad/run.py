@@ -15,7 +15,7 @@ from conceptwright import generate
 from conceptwright.llm import resolve
 from conceptwright.tools.cad_runner import CadJob, CadRunner, CodeBlock, shared_runner
 
-from ..common import ROOT, shared_dir, table
+from ..common import ROOT, model_slug, run_batch, select, shared_dir, table, write_report
 
 CASES = ROOT / "evals" / "cad" / "cases.jsonl"
 METRICS = (Path(__file__).parent / "metrics.py").read_text()
@@ -123,43 +123,23 @@ def report(rows: list[dict[str, Any]], model: str, strategies: list[str]) -> str
 
 
 def main(args: Any) -> int:
-    cases = load_cases(Path(args.cases) if getattr(args, "cases", None) else CASES)
-    if args.only:
-        cases = [c for c in cases if c["id"] in args.only.split(",")]
-    cases = cases[: args.limit] if args.limit else cases
+    cases = select(load_cases(Path(args.cases) if getattr(args, "cases", None) else CASES), args.only, args.limit)
     strategies = args.strategies.split(",")
     llm = resolve(args.model)
-    slug = llm.name.replace("gguf:", "").replace(":", "-").replace("/", "-")
-    runs = ROOT / "evals" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    results = Path(args.results) if getattr(args, "results", None) else runs / f"cad-{slug}.jsonl"
-    done = {}
-    if args.resume and results.exists():  # a killed batch loses nothing: finished cases are kept
-        for line in results.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["id"], r["strategy"])] = r
-    elif results.exists():
-        results.unlink()
+    slug = model_slug(llm.name)
     runner = shared_runner()
-    rows = list(done.values())
-    with results.open("a") as fh:
-        for case in cases:
-            todo = [s for s in strategies if (case["id"], s) not in done]
-            if not todo:
-                continue
-            gt = ground_truth(case, runner)
-            for strategy in todo:
-                row = run_case(case, strategy, llm, args.max_repairs, results.with_suffix(".trace.jsonl"), gt, runner)
-                rows.append(row)
-                fh.write(json.dumps(row) + "\n")
-                fh.flush()
-                print(f"{case['id']:<24} {strategy:<10} ok={row['ok']!s:<5} solid={row.get('valid_solid')!s:<5} "
-                      f"chamfer={_fmt(row.get('chamfer'))} repairs={row['repairs']} {row['seconds']:.0f}s", flush=True)
-    ids = {c["id"] for c in cases}
-    rows = [r for r in rows if r["id"] in ids]
-    text = report(rows, llm.name, strategies)
-    out = Path(args.out) if args.out else ROOT / "evals" / "reports" / f"cad-{slug}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    truths: dict[str, bytes | None] = {}
+
+    def run_one(case: dict[str, Any], strategy: str | None, trace: Path) -> dict[str, Any]:
+        if case["id"] not in truths:
+            truths[case["id"]] = ground_truth(case, runner)
+        return run_case(case, str(strategy), llm, args.max_repairs, trace, truths[case["id"]], runner)
+
+    def line(row: dict[str, Any]) -> str:
+        return (f"{row['id']:<24} {row['strategy']:<10} ok={row['ok']!s:<5} solid={row.get('valid_solid')!s:<5} "
+                f"chamfer={_fmt(row.get('chamfer'))} repairs={row['repairs']} {row['seconds']:.0f}s")
+
+    rows = run_batch("cad", slug, cases, run_one, line, strategies=strategies, results=getattr(args, "results", None),
+                     resume=args.resume)
+    write_report("cad", slug, report(rows, llm.name, strategies), args.out)
     return 0

@@ -17,7 +17,7 @@ from conceptwright.compilers.sim.units import UnitError, time_factor
 from conceptwright.llm import resolve
 from conceptwright.llm.base import Completion, Message, Usage
 
-from ..common import ROOT, table
+from ..common import ROOT, model_slug, run_batch, select, table, write_report
 
 CASES = ROOT / "evals" / "sim" / "cases.jsonl"
 TIME_KPIS = ("wait", "time_in_system")
@@ -145,37 +145,14 @@ def report(rows: list[dict[str, Any]], model: str) -> str:
 
 
 def main(args: Any) -> int:
-    cases = load_cases(Path(args.cases) if getattr(args, "cases", None) else CASES)
-    if args.only:
-        cases = [c for c in cases if c["id"] in args.only.split(",")]
-    cases = cases[: args.limit] if args.limit else cases
+    cases = select(load_cases(Path(args.cases) if getattr(args, "cases", None) else CASES), args.only, args.limit)
     llm = ReferenceLLM(cases) if args.model == "reference" else resolve(args.model)
-    slug = llm.name.replace("gguf:", "").replace(":", "-").replace("/", "-")
-    runs = ROOT / "evals" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    results = Path(args.results) if getattr(args, "results", None) else runs / f"sim-{slug}.jsonl"
-    done: dict[str, dict[str, Any]] = {}
-    if args.resume and results.exists():  # a killed batch loses nothing: finished cases are kept
-        for line in results.read_text().splitlines():
-            r = json.loads(line)
-            done[r["id"]] = r
-    elif results.exists():
-        results.unlink()
-    rows = list(done.values())
-    with results.open("a") as fh:
-        for case in cases:
-            if case["id"] in done:
-                continue
-            row = run_case(case, llm, args.max_repairs, runs / f"sim-{slug}.trace.jsonl")
-            rows.append(row)
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-            print(f"{case['id']:<26} pass={row['matches']!s:<5} valid={row['ok']!s:<5} repairs={row['repairs']} "
-                  f"{row['seconds']:.0f}s", flush=True)
-    rows = [r for r in rows if r["id"] in {c["id"] for c in cases}]
-    text = report(rows, llm.name)
-    out = Path(args.out) if args.out else ROOT / "evals" / "reports" / f"sim-{slug}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    slug = model_slug(llm.name)
+
+    def line(row: dict[str, Any]) -> str:
+        return f"{row['id']:<26} pass={row['matches']!s:<5} valid={row['ok']!s:<5} repairs={row['repairs']} {row['seconds']:.0f}s"
+
+    rows = run_batch("sim", slug, cases, lambda case, _strategy, trace: run_case(case, llm, args.max_repairs, trace), line,
+                     results=getattr(args, "results", None), resume=args.resume)
+    write_report("sim", slug, report(rows, llm.name), args.out)
     return 0

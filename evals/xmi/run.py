@@ -12,7 +12,7 @@ from conceptwright.compilers.xmi.metamodel import Metamodel
 from conceptwright.llm import resolve
 from conceptwright.tools.xmi_validator import read_xmi
 
-from ..common import ROOT, shared_dir, table
+from ..common import ROOT, model_slug, run_batch, select, shared_dir, table, write_report
 from .score import prf, score
 
 CASES = ROOT / "evals" / "xmi" / "cases.jsonl"
@@ -72,38 +72,15 @@ def report(rows: list[dict[str, Any]], model: str, strategies: list[str]) -> str
 
 
 def main(args: Any) -> int:
-    cases = load_cases(Path(args.cases) if args.cases else CASES)
-    if args.only:
-        cases = [c for c in cases if c["id"] in args.only.split(",")]
-    cases = cases[: args.limit] if args.limit else cases
+    cases = select(load_cases(Path(args.cases) if args.cases else CASES), args.only, args.limit)
     strategies = args.strategies.split(",")
     llm = resolve(args.model)
-    slug = llm.name.replace("gguf:", "").replace(":", "-").replace("/", "-")
-    runs = ROOT / "evals" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    results = Path(args.results) if args.results else runs / f"xmi-{slug}.jsonl"
-    done = {}
-    if args.resume and results.exists():  # a killed batch loses nothing: finished cases are kept
-        for line in results.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["id"], r["strategy"])] = r
-    elif results.exists():
-        results.unlink()
-    rows = list(done.values())
-    with results.open("a") as fh:
-        for case in cases:
-            for strategy in strategies:
-                if (case["id"], strategy) in done:
-                    continue
-                row = run_case(case, strategy, llm, args.max_repairs, runs / f"xmi-{slug}.trace.jsonl")
-                rows.append(row)
-                fh.write(json.dumps(row) + "\n")
-                fh.flush()
-                print(f"{case['id']:<16} {strategy:<10} ok={row['ok']!s:<5} repairs={row['repairs']} {row['seconds']:.0f}s", flush=True)
-    rows = [r for r in rows if r["id"] in {c["id"] for c in cases}]
-    text = report(rows, llm.name, strategies)
-    out = Path(args.out) if args.out else ROOT / "evals" / "reports" / f"xmi-{slug}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    slug = model_slug(llm.name)
+
+    def line(row: dict[str, Any]) -> str:
+        return f"{row['id']:<16} {row['strategy']:<10} ok={row['ok']!s:<5} repairs={row['repairs']} {row['seconds']:.0f}s"
+
+    rows = run_batch("xmi", slug, cases, lambda case, strategy, trace: run_case(case, str(strategy), llm, args.max_repairs, trace),
+                     line, strategies=strategies, results=args.results, resume=args.resume)
+    write_report("xmi", slug, report(rows, llm.name, strategies), args.out)
     return 0
