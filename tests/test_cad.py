@@ -489,3 +489,13 @@ def test_feature_id_used_as_body_name_means_its_body():
     assert part is not None and check_part(part) == []
     assert part.features[1].body == "main" and part.features[3].tool == "peg"
     assert len([f for f in fixes if "is a feature id" in f]) == 2
+
+
+def test_centre_hole_from_the_curved_side_of_a_cylinder_goes_along_its_axis(runner):
+    data = {"name": "tube", "parameters": [{"name": "outer_d", "value": 0.75}, {"name": "inner_d", "value": 0.3125}],
+            "envelope": {"x": 1.5, "y": 0.75, "z": 0.75},
+            "features": [{"id": "body", "op": "cylinder", "diameter": "outer_d", "height": 1.5, "axis": "X"},
+                         {"id": "bore", "op": "hole", "face": ">Z", "diameter": "inner_d"}]}
+    out = evaluate(runner, data, "A horizontal tube 1.5 long, outer diameter 0.75, inner diameter 0.3125")
+    assert out.ok, out.diagnostics
+    assert any("curved side" in f for f in out.fixes) and 'faces(">X")' in out.artefacts["code"]

@@ -88,7 +88,8 @@ _HINTS = {
     "fillet": "the radius is probably too large for the selected edges: use less than half the thinnest wall or edge length",
     "chamfer": "the distance is probably too large for the selected edges",
     "shell": "the wall thickness is probably too large, or the shape has fillets the shell cannot offset",
-    "hole": "check the face selector and that the positions lie on that face",
+    "hole": "check the face selector (a flat face: the curved side of a cylinder cannot be drilled; drill a cylinder along "
+            "X from >X) and that the positions lie on that face",
     "cut": "check that the sketch overlaps the body",
     "boolean": "check that the bodies overlap or touch",
 }

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from ...llm.schema import drop_nulls
 from ...tools.diagnostics import Diagnostic
 from .expr import ExprError, Num, evaluate, names, strip_unit
-from .model import CREATES, OPS, Boolean, Hole, Move, Part, Revolve
+from .model import CREATES, OPS, Boolean, Chamfer, Cylinder, Fillet, Hole, Move, Part, Revolve
 
 _SKETCH_KEYS = {"shape", "on", "offset", "at", "width", "height", "diameter", "radius", "sides", "length", "angle",
                 "points", "start", "segments"}
@@ -124,9 +124,27 @@ def parse_part(data: Any) -> tuple[Part | None, list[Diagnostic], list[str]]:
     """JSON data -> Part, or None with one diagnostic per schema problem."""
     data, fixes = normalize(data)
     try:
-        return Part.model_validate(data), [], fixes
+        part = Part.model_validate(data)
     except ValidationError as exc:
         return None, [_schema_diag(e, data) for e in exc.errors()[:15]], fixes
+    _holes_along_cylinders(part, fixes)
+    return part, [], fixes
+
+
+def _holes_along_cylinders(part: Part, fixes: list[str]) -> None:
+    """A centre hole drilled from the curved side of a body that is a cylinder ("face": ">Z" on a
+    cylinder along X) is meant along the cylinder's axis: drill it from the end face."""
+    axis: dict[str, str | None] = {}  # body -> axis of the cylinder that made it (None: not a plain cylinder)
+    for f in part.features:
+        if f.body not in axis:
+            axis[f.body] = f.axis if isinstance(f, Cylinder) else None
+        elif isinstance(f, Hole) and (a := axis[f.body]) is not None and f.face[1] != a \
+                and f.positions is None and f.pattern is None:
+            face = f.face[0] + a
+            fixes.append(f"{f.id}: face {f.face} is the curved side of the cylinder along {a}: drilled from {face} along its axis")
+            f.face = face  # type: ignore[assignment]
+        elif not isinstance(f, (Hole, Fillet, Chamfer)):
+            axis[f.body] = None  # other features change the shape: no guess
 
 
 def _schema_diag(err: Any, data: Any) -> Diagnostic:
