@@ -499,3 +499,14 @@ def test_centre_hole_from_the_curved_side_of_a_cylinder_goes_along_its_axis(runn
     out = evaluate(runner, data, "A horizontal tube 1.5 long, outer diameter 0.75, inner diameter 0.3125")
     assert out.ok, out.diagnostics
     assert any("curved side" in f for f in out.fixes) and 'faces(">X")' in out.artefacts["code"]
+
+
+def test_boolean_with_a_shape_that_was_joined_keeps_that_shape_apart():
+    data = {"name": "pair", "features": [
+        {"id": "cube", "op": "box", "length": 10, "width": 10, "height": 10},
+        {"id": "prism", "op": "extrude", "sketch": {"on": "XY", "shape": "rectangle", "width": 5, "height": 5}, "distance": 20},
+        {"id": "both", "op": "boolean", "operation": "intersect", "tool": "prism"}]}
+    part, _, fixes = parse_part(data)
+    assert part is not None and check_part(part) == []
+    assert part.features[1].body == "prism" and part.features[2].tool == "prism" and part.features[2].body == "main"
+    assert any("body of its own" in f for f in fixes)

@@ -54,21 +54,31 @@ def _feature_ids_as_bodies(feats: list[Any], fixes: list[str]) -> None:
     means the body that feature made or changed."""
     bodies: set[str] = set()
     owner: dict[str, str] = {}  # feature id -> its body
+    by_id: dict[str, dict[str, Any]] = {}
+    first: set[str] = set()  # ids of the features that created a body
     for f in feats:
         if not isinstance(f, dict):
             continue
         body = f.get("body", "main")
         if isinstance(body, str) and body not in bodies and body in owner and f.get("op") not in CREATES:
-            f["body"] = owner[body]
             fixes.append(f"{f.get('id')}: body '{body}' is a feature id: used its body '{owner[body]}'")
+            f["body"] = body = owner[body]
         tool = f.get("tool")
         if f.get("op") == "boolean" and isinstance(tool, str) and tool not in bodies and tool in owner:
-            f["tool"] = owner[tool]
-            fixes.append(f"{f.get('id')}: tool '{tool}' is a feature id: used its body '{owner[tool]}'")
-        if isinstance(f.get("body", "main"), str):
-            bodies.add(f.get("body", "main"))
-            if isinstance(f.get("id"), str):
-                owner[f["id"]] = f.get("body", "main")
+            made = by_id[tool]
+            if owner[tool] == body and made.get("op") in CREATES and tool not in first and identifier_problem(tool) is None:
+                made["body"] = owner[tool] = tool  # the shape it combines was joined to its own body: keep it apart
+                bodies.add(tool)
+                fixes.append(f"{tool}: made a body of its own, '{tool}', which {f.get('id')} combines with {body}")
+            else:
+                f["tool"] = owner[tool]
+                fixes.append(f"{f.get('id')}: tool '{tool}' is a feature id: used its body '{owner[tool]}'")
+        body = f.get("body", "main")
+        if isinstance(body, str) and isinstance(f.get("id"), str):
+            if body not in bodies:
+                first.add(f["id"])
+            bodies.add(body)
+            owner[f["id"]], by_id[f["id"]] = body, f
 
 
 def _radius_names(params: Any) -> set[str]:
