@@ -256,9 +256,17 @@ def test_model_checks_before_running(feature, code):
     assert code in {d.code for d in diags} and any(d.obj in ("x", "plate") for d in diags)
 
 
+def test_rectangle_is_length_by_width_and_the_older_form_is_read():
+    new = {"id": "p", "op": "extrude", "sketch": {"on": "XZ", "shape": "rectangle", "length": 30, "width": 10}, "distance": 5}
+    old = {"id": "p", "op": "extrude", "sketch": {"on": "XZ", "shape": "rectangle", "width": 30, "height": 10}, "distance": 5}
+    a, b = (parse_part({"features": [f]})[0] for f in (new, old))
+    assert a == b and (a.features[0].sketch.length, a.features[0].sketch.width) == (30, 10)
+    assert ".rect(p_length, p_width)" in compile_part(a).code
+
+
 def test_schema_errors_point_at_the_feature():
     _, diags, _ = parse_part({"features": [{"id": "p", "op": "extrude", "sketch": {"shape": "rectangle", "width": 3}, "distance": 1}]})
-    assert diags and diags[0].obj == "p" and "height" in diags[0].message
+    assert diags and diags[0].obj == "p" and "sketch.length" in diags[0].message
 
 
 def test_certain_fixes():

@@ -61,7 +61,7 @@ Numbers may be parameter names or expressions ("length/2 - 10").
 - boolean: {"id", "op": "boolean", "body": "main", "operation": "union" | "cut" | "intersect", "tool": "other_body"}
 - move: {"id", "op": "move", "rotate_axis": "X" | "Y" | "Z", "rotate_angle": degrees, "translate": [x, y, z]}
 SKETCH: {"on": "XY" | "XZ" | "YZ" or a face of the body ">Z" | "<Z" | ">X" | "<X" | ">Y" | "<Y", "offset": 0, "at": [a, b], "shape": ...}
-  "rectangle" + "width", "height" (centred on "at"); "circle" + "diameter" or "radius"; "polygon" + "sides", "diameter";
+  "rectangle" + "length" (along the plane's first axis), "width" (along its second), centred on "at"; "circle" + "diameter" or "radius"; "polygon" + "sides", "diameter";
   "slot" + "length", "width"; "polyline" + "points": [[a, b], ...]; "profile" + "start": [a, b],
   "segments": [{"to": [a, b]} (a line) or {"to": [a, b], "through": [a, b]} (an arc)]
 Coordinates [a, b] are global: on XY, >Z, <Z: [x, y]; on XZ, >Y, <Y: [x, z]; on YZ, >X, <X: [y, z].
@@ -77,7 +77,7 @@ Rules:
 FORMAT_COMPACT = """JSON: {"name", "units": "mm", "parameters": [{"name", "value"}], "envelope": {"x", "y", "z"}, "features": [...]}
 features in order: box (length, width, height, at), cylinder (diameter, height, axis, at), extrude (sketch, distance), cut (sketch, depth or "through"), revolve (sketch, axis), hole (face, diameter, positions),
 fillet (edges, radius), chamfer (edges, distance), shell (thickness, open_face), mirror (plane), boolean (operation, tool), move
-sketch: {"on": "XY", "at": [a, b], "shape": "rectangle" (width, height) | "circle" (diameter) | "polygon" (sides, diameter) | "polyline" (points)}
+sketch: {"on": "XY", "at": [a, b], "shape": "rectangle" (length, width) | "circle" (diameter) | "polygon" (sides, diameter) | "polyline" (points)}
 - numbers may be parameter names
 - first feature: a box, a cylinder or an extrude on "XY"
 - envelope: overall size along X, Y, Z"""

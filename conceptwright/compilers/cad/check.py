@@ -102,6 +102,11 @@ def _fix_feature(f: dict[str, Any], i: int, fixes: list[str], radii: set[str] = 
         fixes.append(f"{fid}: moved the shape fields into \"sketch\"")
     if isinstance(f.get("sketch"), dict):
         f["sketch"] = _radius_to_diameter(dict(f["sketch"]), fid, fixes, radii)
+        sk = f["sketch"]
+        if sk.get("shape") == "rectangle" and "height" in sk and "length" not in sk:  # the older width x height form
+            sk["length"], sk["width"] = sk.pop("width", None), sk.pop("height")
+            if sk["length"] is None:
+                del sk["length"]
     if f.get("op") in ("hole", "cylinder"):
         f = _radius_to_diameter(f, fid, fixes, radii)
     return f

@@ -7,7 +7,7 @@ model says it is making, and a feature list built on one or more named bodies.
      "envelope": {"x": 120, "y": 80, "z": 10},
      "features": [
        {"id": "plate", "op": "extrude", "sketch": {"on": "XY", "shape": "rectangle",
-        "width": "length", "height": "width"}, "distance": 10},
+        "length": "length", "width": "width"}, "distance": 10},
        {"id": "bore", "op": "hole", "face": ">Z", "diameter": 30}]}
 
 Numbers may be expressions over parameter names ("length/2 - 10"). Solid primitives
@@ -45,8 +45,8 @@ class _Sketch(_Base):
 
 class Rectangle(_Sketch):
     shape: Literal["rectangle"]
-    width: Num  # along the plane's first axis
-    height: Num  # along its second axis
+    length: Num  # along the plane's first axis (XY: X, XZ: X, YZ: Y)
+    width: Num  # along its second axis (XY: Y, XZ: Z, YZ: Z)
 
 
 class Circle(_Sketch):

@@ -26,7 +26,7 @@ def _sketch(shape: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 SKETCH = {"anyOf": [
-    _sketch("rectangle", {"width": NUM, "height": NUM}),
+    _sketch("rectangle", {"length": NUM, "width": NUM}),
     _sketch("circle", {"diameter": NUM}),
     _sketch("circle", {"radius": NUM}),
     _sketch("polygon", {"sides": {"type": "integer"}, "diameter": NUM}),

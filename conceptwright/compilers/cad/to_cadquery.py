@@ -122,7 +122,7 @@ def _shape(w: _Writer, fid: str, s: Any) -> tuple[str, str]:
     """(code that draws the sketch, words describing it)."""
     v = lambda field, val: w.value(fid, field, val)  # noqa: E731
     if isinstance(s, Rectangle):
-        return f".rect({v('width', s.width)}, {v('height', s.height)})", "a rectangle"
+        return f".rect({v('length', s.length)}, {v('width', s.width)})", "a rectangle"
     if isinstance(s, Circle):
         return f".circle({_half(v('diameter', s.diameter))})", "a circle"
     if isinstance(s, Polygon):
