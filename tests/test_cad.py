@@ -340,6 +340,7 @@ def test_conceptual_loop_repairs_with_diagnostics(runner):
     assert [m.role for m in repair] == ["system", "user", "assistant", "user"]
     assert '"round_all"' in repair[2].content and "round_all" in repair[3].content
     assert FLANGE_SPEC in repair[3].content  # the description is repeated, not left to the example
+    assert llm.calls[0]["temperature"] == 0 and llm.calls[1]["temperature"] > 0
     assert res.conceptual["features"][0]["id"] == "plate"
     assert {"code", "step", "stl"} <= set(res.artefacts)
 

@@ -287,6 +287,7 @@ def test_repair_after_a_diagnostic():
     assert '"p": 0.7' in repair[2].content
     assert "routing-probabilities" in repair[3].content and "serve" in repair[3].content
     assert "a bank with one teller" in repair[3].content  # the description is repeated
+    assert llm.calls[0]["temperature"] == 0 and llm.calls[1]["temperature"] > 0  # a repair may not repeat itself
     assert res.trace[0].diagnostics[0].code == "routing-probabilities"
 
 

@@ -43,6 +43,7 @@ class _CadJob:
         self.profile = profile
         self.prompt_variant = f"{profile.name}/{profile.variant}"
         self.max_tokens = profile.max_tokens
+        self.repair_temperature = profile.repair_temperature
         self.runner = runner or shared_runner()
         self.exports: list[Export] = ["step", "stl"] + (["svg", "png"] if pictures else [])
         self.stl_tolerance = stl_tolerance

@@ -41,6 +41,7 @@ class SimJob:
         self.profile = profile
         self.prompt_variant = f"{profile.name}/{profile.variant}"
         self.max_tokens = profile.max_tokens
+        self.repair_temperature = profile.repair_temperature
         self.schema = simc.sim_schema() if profile.use_schema else None
         self.timeout_s = timeout_s
         script = Path(out) if out else Path("sim.py")
