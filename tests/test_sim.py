@@ -464,3 +464,13 @@ def test_event_when_a_state_reaches_a_value(tmp_path):
     res = generate("sim", "a ball dropped from 20 m; stop when h reaches 0", model=ScriptedLLM([json.dumps(ball)]))
     assert res.ok, res.diagnostics
     assert json.loads(res.artefacts["results"])["series"]["time"][-1] == pytest.approx(2.019, rel=0.01)
+
+
+def test_waiting_chairs_written_as_a_resource_become_max_queue():
+    chairs = variant(MM1, lambda d: d["resources"].append({"id": "waiting_chairs", "capacity": 3}))
+    res = generate("sim", "a barber with 3 waiting chairs", model=ScriptedLLM([json.dumps(chairs)]))
+    assert [r["id"] for r in res.conceptual["resources"]] == ["teller"]
+    assert res.conceptual["resources"][0]["max_queue"] == 3 and any("max_queue" in f for f in res.trace[0].fixes)
+    other = variant(MM1, lambda d: d["resources"].append({"id": "forklift", "capacity": 2}))
+    res = generate("sim", "a bank", model=ScriptedLLM([json.dumps(other)] * 4))
+    assert any(d.code == "unused-resource" for d in res.diagnostics)  # no guess without a waiting-place name

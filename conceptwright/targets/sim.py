@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ class SimJob:
         model, diags, fixes = simc.parse_model(data)
         if model is None:
             return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        if isinstance(model, ProcessModel):
+            _waiting_places_as_max_queue(model, fixes)
         if isinstance(model, ContinuousModel) and model.time.method == "Euler" and "euler" not in self.spec.lower():
             model.time.method = "RK45"  # Euler only where the description asks for it
             fixes.append("the description does not ask for Euler: solved with RK45")
@@ -97,6 +100,22 @@ class SimJob:
         data = model.model_dump(by_alias=True, exclude_defaults=False)
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=list(fixes or []),
                        feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
+
+
+_PLACES = re.compile(r"chair|seat|wait|buffer|room|queue|space|place|spot|slot|bench", re.I)
+
+
+def _waiting_places_as_max_queue(model: ProcessModel, fixes: list[str]) -> None:
+    """Waiting chairs written as a resource no activity uses ("waiting_chairs", capacity 3) are the
+    waiting places of the one resource the activities use: its max_queue."""
+    used = {a.resource for a in model.activities if a.resource}
+    servers = [r for r in model.resources if r.id in used]
+    places = [r for r in model.resources if r.id not in used and _PLACES.search(r.id)]
+    if len(servers) == 1 and len(places) == 1 and servers[0].max_queue is None:
+        servers[0].max_queue = places[0].capacity
+        model.resources.remove(places[0])
+        fixes.append(f"resource {places[0].id} is used by no activity: read as the {places[0].capacity} waiting places "
+                     f"of {servers[0].id} (max_queue)")
 
 
 class SimTarget:
