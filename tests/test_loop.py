@@ -52,10 +52,21 @@ def test_repair_feeds_back_previous_model_and_diagnostics(library):
     assert llm.calls[0]["temperature"] == 0.0 and llm.calls[1]["temperature"] > 0  # a repair must not repeat itself
 
 
-def test_same_diagnostics_twice_stops(library):
-    llm = ScriptedLLM([BAD_DANGLING, BAD_DANGLING, GOOD])
+def test_same_diagnostics_twice_starts_afresh_once_then_stops(library):
+    llm = ScriptedLLM([BAD_DANGLING, BAD_DANGLING, BAD_DANGLING, GOOD])
     res = generate("xmi", "a library", model=llm, metamodel=library, max_repairs=5)
-    assert not res.ok and res.stop_reason == "no_progress_same_diagnostics" and res.attempts == 2
+    assert not res.ok and res.stop_reason == "no_progress_same_diagnostics" and res.attempts == 3
+    fresh = llm.calls[2]["messages"]  # the first prompt, told the problems, without the copied answer
+    first = llm.calls[0]["messages"]
+    assert [m.role for m in fresh] == [m.role for m in first] and fresh[-1].content.endswith(first[-1].content)
+    assert "dangling-reference" in fresh[-1].content and '"nobody"' not in fresh[-1].content.replace(first[-1].content, "")
+    assert llm.calls[2]["temperature"] == pytest.approx(0.8)
+
+
+def test_fresh_start_can_succeed(library):
+    res = generate("xmi", "a library", model=ScriptedLLM([BAD_DANGLING, BAD_DANGLING, GOOD]), metamodel=library,
+                   max_repairs=5)
+    assert res.ok and res.attempts == 3 and res.stop_reason == "valid"
 
 
 def test_no_fewer_errors_for_two_rounds_stops(library):

@@ -5,7 +5,7 @@ import time
 import uuid
 
 from ..llm.base import LLM, LLMError, Message, Usage
-from ..tools.diagnostics import Diagnostic
+from ..tools.diagnostics import Diagnostic, render_all
 from .policy import StopPolicy
 from .protocol import Job, Outcome
 from .result import Result
@@ -35,9 +35,12 @@ def run_job(
     start = time.perf_counter()
     messages: list[Message] = job.first_messages()
     stop: str | None = None
+    restarts, restart = policy.restarts, False
     while stop is None:
         try:
             temperature = getattr(job, "repair_temperature", 0.0) if history else 0.0
+            if restart:
+                temperature = policy.restart_temperature
             completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens, temperature=temperature)
         except LLMError as exc:
             if not history:
@@ -50,6 +53,9 @@ def run_job(
         history.append(outcome)
         usage = usage + completion.usage
         stop = policy.decide(history, usage.total, time.perf_counter() - start)
+        restart = stop == "no_progress_same_diagnostics" and restarts > 0 and len(history) - 1 < policy.max_repairs
+        if restart:
+            stop, restarts = None, restarts - 1
         record = AttemptRecord(
             run_id=run_id,
             attempt=len(history) - 1,
@@ -73,7 +79,7 @@ def run_job(
         records.append(record)
         trace.write(record)
         if stop is None:
-            messages = job.repair_messages(outcome)
+            messages = _fresh_start(job.first_messages(), outcome) if restart else job.repair_messages(outcome)
     trace.close()
     best = _best(history)
     chosen = history[best]
@@ -92,6 +98,15 @@ def run_job(
         best_attempt=best,
         seconds=round(time.perf_counter() - start, 3),
     )
+
+
+def _fresh_start(first: list[Message], previous: Outcome) -> list[Message]:
+    """The first prompt again, told what went wrong before but not shown the previous answer
+    (which a small model would copy)."""
+    errors = render_all([d for d in previous.diagnostics if d.severity == "error"])
+    note = f"An earlier answer to this task had these problems; write a new answer that avoids them:\n{errors}\n\n"
+    last = first[-1]
+    return first[:-1] + [Message(role=last.role, content=note + last.content)]
 
 
 def _best(history: list[Outcome]) -> int:

@@ -7,13 +7,16 @@ from .protocol import Outcome
 
 
 class StopPolicy(BaseModel):
-    """Stop when valid; when a round repeats the same diagnostics; when the error count
-    has not dropped below its best for ``patience`` rounds; or at a budget."""
+    """Stop when valid; when a round repeats the same diagnostics (after ``restarts`` fresh
+    starts: small models copy their previous answer however the repair is worded); when the
+    error count has not dropped below its best for ``patience`` rounds; or at a budget."""
 
     max_repairs: int = 3
     max_tokens: int | None = None  # input + output tokens over the whole run
     max_seconds: float | None = None
     patience: int = 2
+    restarts: int = 1  # fresh starts (first prompt + the problems, no previous answer) when a repair repeats itself
+    restart_temperature: float = 0.8
 
     def decide(self, history: list[Outcome], tokens: int, seconds: float) -> str | None:
         last = history[-1]
