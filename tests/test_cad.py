@@ -519,3 +519,13 @@ def test_boolean_with_a_shape_that_was_joined_keeps_that_shape_apart():
     assert part is not None and check_part(part) == []
     assert part.features[1].body == "prism" and part.features[2].tool == "prism" and part.features[2].body == "main"
     assert any("body of its own" in f for f in fixes)
+
+
+def test_cut_that_splits_the_body_is_named_and_left_out_of_the_files(runner):
+    data = {"name": "split", "envelope": {"x": 40, "y": 20, "z": 10}, "features": [
+        {"id": "bar", "op": "box", "length": 40, "width": 20, "height": 10},
+        {"id": "slot", "op": "cut", "sketch": {"on": "XY", "shape": "rectangle", "length": 4, "width": 30}, "depth": "through"}]}
+    out = evaluate(runner, data, "A bar 40 x 20 x 10 mm")
+    err = next(d for d in out.diagnostics if d.code == "multiple-solids")
+    assert err.obj == "slot" and "split the body into 2" in err.message and not out.ok
+    assert "step" in out.artefacts and "slot" not in out.artefacts["code"].split("# result")[0].split("# Parameters")[1]

@@ -111,7 +111,7 @@ class ConceptualJob(_CadJob):
         script, report = self._build(part)
         found = check_report(report, self.expectations(part), script.code)
         diags += found
-        # a fillet or chamfer that OCCT cannot make: the files keep the part without it, so the
+        # a fillet, hole or cut that breaks the solid: the files keep the part without it, so the
         # best attempt is still a solid; the error stays, so the LLM is asked to fix it
         dropped: list[str] = []
         while (bad := _finishing_failure(found, part)) is not None and len(dropped) < 3:
@@ -133,12 +133,16 @@ class ConceptualJob(_CadJob):
         return script, self._run(blocks, "__cw__", ["result"])
 
 
+_DROPPABLE = ("fillet", "chamfer", "hole", "cut", "shell")  # features that only take material away or round it
+_BREAKS = ("script-error", "feature-invalid", "feature-empty", "multiple-solids")
+
+
 def _finishing_failure(diags: list[Diagnostic], part: Part) -> str | None:
-    """The id of a fillet or chamfer that broke the build (the only features safe to leave out)."""
+    """The id of a finishing feature (fillet, chamfer, hole, cut, shell) that broke the solid:
+    leaving it out still gives the rest of the part."""
     ops = {f.id: f.op for f in part.features}
     for d in diags:
-        if d.severity == "error" and d.code in ("script-error", "feature-invalid", "feature-empty") \
-                and ops.get(d.obj or "") in ("fillet", "chamfer"):
+        if d.severity == "error" and d.code in _BREAKS and ops.get(d.obj or "") in _DROPPABLE:
             return d.obj
     return None
 

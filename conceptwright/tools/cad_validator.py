@@ -113,8 +113,7 @@ def check_report(report: CadReport, exp: Expectations, source: str = "") -> list
         hint = "assign the finished solid to a variable named result" if exp.direct else "the features made no solid"
         return diags + [Diagnostic(code="no-solid", message=f"there is no solid at the end (void bounding box): {hint}")]
     if r.n_solids != 1:
-        diags.append(Diagnostic(code="multiple-solids", message=f"the result has {r.n_solids} separate solids, not one: make the "
-                                "bodies touch or overlap (check positions), then they are joined into one"))
+        diags.append(_split(report, r.n_solids))
     if not r.valid:
         diags.append(Diagnostic(code="invalid-solid", message="the result is not a valid solid (OCCT check failed)"))
     if r.volume <= 0:
@@ -127,6 +126,20 @@ def check_report(report: CadReport, exp: Expectations, source: str = "") -> list
     diags += _description(size, exp)
     diags += _holes(r, exp)
     return diags
+
+
+def _split(report: CadReport, n: int) -> Diagnostic:
+    """Several solids: name the cut or hole that split a body, when one did."""
+    last: dict[str | None, int] = {}
+    for b in report.blocks:
+        before = last.get(b.var, 0)
+        last[b.var] = b.n_solids
+        if b.op in ("cut", "hole", "shell") and before == 1 and b.n_solids > 1:
+            return Diagnostic(code="multiple-solids", obj=b.feature, cls=b.op, message=f"{b.op} '{b.feature}' split the body "
+                              f"into {b.n_solids} separate pieces: it runs right across it; make it smaller than the body "
+                              "or check the plane or face it is on")
+    return Diagnostic(code="multiple-solids", message=f"the result has {n} separate solids, not one: make the bodies touch "
+                      "or overlap (check positions), then they are joined into one")
 
 
 def _obj(report: CadReport) -> str | None:
