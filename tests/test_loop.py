@@ -142,3 +142,14 @@ def test_direct_strategy_validates_llm_xmi(library):
     codes = {d.code for d in res.trace[0].diagnostics}
     assert {"unknown-feature", "required"} <= codes
     assert llm.calls[0]["schema"] is None and res.artefacts["xmi"].startswith("<?xml")
+
+
+def test_best_attempt_prefers_usable_artefacts():
+    from conceptwright.agent.loop import _best
+    from conceptwright.agent.protocol import Outcome
+    from conceptwright.tools.diagnostics import Diagnostic
+    err = [Diagnostic(code="x", message="m")]
+    usable = Outcome(artefacts={"step": b"1"}, diagnostics=err, usable=True)
+    broken = Outcome(artefacts={"step": b"2"}, diagnostics=err, usable=False)
+    assert _best([usable, broken]) == 0  # same error count: the usable one, though earlier
+    assert _best([broken, Outcome(artefacts={"step": b"3"}, diagnostics=err)]) == 1

@@ -110,9 +110,10 @@ def _fresh_start(first: list[Message], previous: Outcome) -> list[Message]:
 
 
 def _best(history: list[Outcome]) -> int:
-    """Index of the best attempt: valid first, then with artefacts, then fewest errors, then latest."""
-    def rank(i: int) -> tuple[int, int, int, int]:
+    """Index of the best attempt: valid first, then with artefacts (usable ones before those the
+    job marked unusable), then fewest errors, then latest."""
+    def rank(i: int) -> tuple[int, int, int, int, int]:
         o = history[i]
-        return (0 if o.ok else 1, 0 if o.artefacts else 1, o.error_count, -i)
+        return (0 if o.ok else 1, 0 if o.artefacts else 1, 1 if o.usable is False else 0, o.error_count, -i)
 
     return min(range(len(history)), key=rank)

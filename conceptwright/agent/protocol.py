@@ -29,6 +29,7 @@ class Outcome(BaseModel):
     diagnostics: list[Diagnostic] = Field(default_factory=list)
     fixes: list[str] = Field(default_factory=list)  # certain fixes applied without the LLM
     feedback: str = ""  # the previous answer as shown back to the LLM in a repair prompt
+    usable: bool | None = None  # whether the artefacts are usable though invalid (a valid solid); None: unknown
 
     @property
     def error_count(self) -> int:

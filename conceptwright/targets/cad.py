@@ -125,12 +125,18 @@ class ConceptualJob(_CadJob):
                     d.message += " (the files written leave this feature out)"
             diags += [d for d in found if d.obj not in dropped and d.code not in {x.code for x in diags}]
         return Outcome(conceptual=data, artefacts=_artefacts(script.code, report), diagnostics=diags,
-                       fixes=list(fixes or []), feedback=feedback)
+                       fixes=list(fixes or []), feedback=feedback, usable=_one_valid_solid(report))
 
     def _build(self, part: Part) -> tuple[Any, CadReport]:
         script = compile_part(part, stl_tolerance=self.stl_tolerance)
         blocks = [CodeBlock(**b.model_dump()) for b in script.blocks]
         return script, self._run(blocks, "__cw__", ["result"])
+
+
+def _one_valid_solid(report: CadReport) -> bool:
+    """Whether the STEP written holds exactly one valid solid (what makes an invalid attempt still usable)."""
+    r = report.verify if report.verify is not None and report.verify.error is None else report.result
+    return "part.step" in report.files and r is not None and r.n_solids == 1 and r.valid and r.volume > 0
 
 
 _DROPPABLE = ("fillet", "chamfer", "hole", "cut", "shell")  # features that only take material away or round it
@@ -188,7 +194,8 @@ class DirectJob(_CadJob):
         exp = from_description(self.spec)
         exp.direct = True
         diags = check_report(report, exp, code)
-        return Outcome(artefacts=_artefacts(code, report), diagnostics=diags, fixes=fixes, feedback=code)
+        return Outcome(artefacts=_artefacts(code, report), diagnostics=diags, fixes=fixes, feedback=code,
+                       usable=_one_valid_solid(report))
 
 
 def _suffix(path: str | None, flag: str, suffixes: tuple[str, ...]) -> None:
