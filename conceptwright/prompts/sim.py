@@ -19,7 +19,7 @@ RULES = """Write one JSON object. Its "kind" is:
 - "sources": [{"id", "interarrival": distribution, "next": [{"to": "<first activity id>", "p": 1}]}].
   "arrive every 6 minutes on average" -> {"dist": "exponential", "mean": 6}; "10 per hour" -> {"dist": "exponential", "rate": 10, "unit": "hour"}.
 - "resources": [{"id", "capacity": number of servers}]; add "max_queue": waiting places, only when the description limits the queue or the system (at most K in the system with c servers: max_queue = K - c). Waiting chairs or a waiting room are the "max_queue" of the resource, not a resource of their own.
-- "activities": [{"id", "resource", "duration": distribution, "next": routes}]: the service itself, its duration the service time. Queues form by themselves in front of a busy resource: a queue is never an activity. Each server, machine or station of the description is a resource and an activity that uses it, with its own service time; "next" sends entities from activity to activity (never to a resource). Routes say where entities go next, with probabilities that sum to 1; "exit" means they leave.
+- "activities": [{"id", "resource", "duration": distribution, "next": routes}]: the service itself, its duration the service time. Queues form by themselves in front of a busy resource: a queue is never an activity. Routes say where entities go next, with probabilities that sum to 1; "exit" means they leave.
 - distributions: exponential (mean or rate), constant (mean), uniform (low, high), triangular (low, mode, high), normal (mean, sd).
 - "run": {"unit": time unit of horizon and warmup, "horizon": simulated time, "warmup", "replications", "seed"}; "kpis": some of wait, time_in_system, number_in_system, queue_length, utilisation, throughput, balked.
 
