@@ -24,3 +24,17 @@ def metamodels(shared: Path) -> Path:
 
 def dumps(objects: list[dict]) -> str:
     return json.dumps({"objects": objects})
+
+
+@pytest.fixture
+def script(monkeypatch):
+    """Use a ScriptedLLM with these replies wherever a model string is resolved; returns it."""
+    from conceptwright import api
+
+    from .scripted import ScriptedLLM
+
+    def use(replies: list[str]) -> ScriptedLLM:
+        llm = ScriptedLLM(replies)
+        monkeypatch.setattr(api, "resolve", lambda model=None: llm)
+        return llm
+    return use

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from conceptwright import api, cli, generate
+from conceptwright import cli, generate
 from conceptwright.agent.protocol import InputError
 from conceptwright.compilers.cad.check import check_part, parse_part
 from conceptwright.compilers.cad.schema import part_schema
@@ -406,14 +406,10 @@ def test_prompt_examples_are_valid_parts(runner):
 # --- CLI ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def script(monkeypatch, runner):
+def script(script, monkeypatch, runner):
+    """The shared scripted LLM, with the CLI's CAD jobs on this module's warm runner."""
     monkeypatch.setattr(cad_target, "shared_runner", lambda: runner)
-
-    def use(replies):
-        llm = ScriptedLLM(replies)
-        monkeypatch.setattr(api, "resolve", lambda model=None: llm)
-        return llm
-    return use
+    return script
 
 
 def test_cli_valid_exit_0_writes_step_stl_png_code(script, tmp_path, capsys):

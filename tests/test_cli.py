@@ -6,24 +6,14 @@ import sys
 
 import pytest
 
-from conceptwright import api, cli
+from conceptwright import cli
 
 from .conftest import dumps
-from .scripted import ScriptedLLM
 
 GOOD = dumps([{"id": "lib", "class": "Library", "attrs": {"name": "City"}, "refs": {"writers": ["w1"]}},
               {"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}}])
 BAD = dumps([{"id": "lib", "class": "Library", "refs": {"books": ["b1"]}},
              {"id": "b1", "class": "Book", "refs": {"author": "w9"}}])
-
-
-@pytest.fixture
-def script(monkeypatch):
-    def use(replies):
-        llm = ScriptedLLM(replies)
-        monkeypatch.setattr(api, "resolve", lambda model=None: llm)
-        return llm
-    return use
 
 
 def run(*args: str) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conceptwright import api, cli, generate
+from conceptwright import cli, generate
 from conceptwright.compilers.sim import compile_modelica, compile_model, parse_model, sim_schema
 from conceptwright.compilers.sim.example import ODE, PROCESS, STOCK
 from conceptwright.compilers.sim.expressions import ExpressionError, parse
@@ -292,15 +292,6 @@ def test_repair_after_a_diagnostic():
 
 
 # --- CLI -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def script(monkeypatch):
-    def use(replies):
-        llm = ScriptedLLM(replies)
-        monkeypatch.setattr(api, "resolve", lambda model=None: llm)
-        return llm
-    return use
 
 
 def test_cli_valid_exit_0(script, tmp_path, capsys):

@@ -135,7 +135,7 @@ class ConceptualJob(_CadJob):
 
 def _one_valid_solid(report: CadReport) -> bool:
     """Whether the STEP written holds exactly one valid solid (what makes an invalid attempt still usable)."""
-    r = report.verify if report.verify is not None and report.verify.error is None else report.result
+    r = report.final
     return "part.step" in report.files and r is not None and r.n_solids == 1 and r.valid and r.volume > 0
 
 

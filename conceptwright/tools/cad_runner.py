@@ -101,6 +101,11 @@ class CadReport(BaseModel):
     worker_pid: int | None = None
 
     @property
+    def final(self) -> ShapeStats | None:
+        """The stats to trust: the STEP re-imported in a clean process when that worked, else the in-process result."""
+        return self.verify if self.verify is not None and self.verify.error is None else self.result
+
+    @property
     def refused(self) -> str | None:
         """The sandbox's refusal message, when the script tried something forbidden."""
         text = (self.error.message if self.error else "") + self.stderr

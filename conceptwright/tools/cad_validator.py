@@ -108,7 +108,7 @@ def check_report(report: CadReport, exp: Expectations, source: str = "") -> list
     if report.failed_feature is not None:
         return [_failed_feature(report)]
     diags = _no_effect(report)
-    r = report.verify if report.verify is not None and report.verify.error is None else report.result
+    r = report.final
     if r is None or report.result is None:
         hint = "assign the finished solid to a variable named result" if exp.direct else "the features made no solid"
         return diags + [Diagnostic(code="no-solid", message=f"there is no solid at the end (void bounding box): {hint}")]
