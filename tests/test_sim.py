@@ -445,7 +445,63 @@ def test_state_named_as_a_derivative_of_a_parameter():
     wrong = variant(DECAY, lambda d: d.update(parameters=d["parameters"] + [{"id": "x", "value": 2.0}],
                                               states=[{"id": "dx", "initial": -1, "der": "-k*x"}]))
     diag = codes(check(model(wrong)))["state-is-derivative"]
-    assert diag.obj == "dx" and '"id": "x"' in diag.message
+    assert diag.obj == "dx" and '{"id": "x", "initial": 2,' in diag.message and "remove parameter x" in diag.message
+
+
+def test_queue_activity_before_the_service_is_removed():
+    queued = variant(MM1, lambda d: (d["sources"][0].update(next=[{"to": "queue", "p": 1}]), d["activities"].insert(
+        0, {"id": "queue", "resource": "teller", "duration": {"dist": "constant", "mean": 0}, "next": [{"to": "serve"}]})))
+    m, diags, fixes = parse_model(queued)
+    assert [a.id for a in m.activities] == ["serve"] and m.sources[0].next[0].to == "serve"
+    assert any("queue in front of serve" in f for f in fixes) and not codes(check(m)).get("zero-duration")
+    other = variant(queued, lambda d: d["activities"][0].update(resource=None))  # a pure delay of 0 is merged too
+    assert [a.id for a in model(other).activities] == ["serve"]
+    timed = variant(queued, lambda d: d["activities"][0]["duration"].update(mean=1))  # it takes time: kept
+    assert [a.id for a in model(timed).activities] == ["queue", "serve"]
+
+
+def test_exit_route_beside_routes_summing_to_one_is_dropped():
+    tandem = variant(MM1, lambda d: (d["resources"].append({"id": "b", "capacity": 1}),
+                                     d["activities"][0].update(next=[{"to": "second", "p": 1}, {"to": "exit", "p": 1}]),
+                                     d["activities"].append({"id": "second", "resource": "b", "duration": {
+                                         "dist": "exponential", "mean": 1}, "next": [{"to": "exit", "p": 1}]})))
+    m, _, fixes = parse_model(tandem)
+    assert [r.to for r in m.activities[0].next] == ["second"] and any("dropped the exit route" in f for f in fixes)
+    split = variant(tandem, lambda d: d["activities"][0].update(next=[{"to": "second", "p": 0.5}, {"to": "exit", "p": 1}]))
+    assert len(model(split).activities[0].next) == 2  # not certain: left for the routing check
+    assert codes(check(model(split)))["routing-probabilities"].obj == "serve"
+
+
+def test_missing_service_time_is_offered_for_the_activity_that_takes_no_time():
+    from conceptwright.tools.sim_check import spec_numbers
+    spec = "Customers arrive every 2 minutes (exponential); service takes 1.5 minutes. Simulate 6000 minutes."
+    idle = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "constant", "mean": 0}))
+    msg = codes(spec_numbers(spec, model(idle)))["number-missing"].message
+    assert 'service time of activity serve' in msg and '"mean": 1.5, "unit": "minute"' in msg
+    to_missing = variant(idle, lambda d: d["activities"][0].update(next=[{"to": "tellers", "p": 1}]))
+    msg = codes(spec_numbers(spec, model(to_missing)))["number-missing"].message
+    assert "add that activity" in msg and '{"id": "tellers", "resource": "teller"' in msg
+    route = codes(check(model(variant(MM1, lambda d: d["sources"][0].update(next=[{"to": "tellers", "p": 1}])))))
+    assert "like resource teller" in route["unknown-reference"].message  # "tellers" for resource "teller"
+
+
+def test_a_rate_per_hour_must_keep_its_unit():
+    from conceptwright.tools.sim_check import spec_numbers
+    spec = "Customers arrive at 30 customers per hour (exponential); service takes 1 minute. Simulate 6000 minutes."
+    per_minute = variant(MM1, lambda d: d["sources"][0].update(interarrival={"dist": "exponential", "rate": 30}))
+    diag = codes(spec_numbers(spec, model(per_minute)))["rate-mismatch"]
+    assert "one every 2 minute" in diag.message and '"unit": "hour"' in diag.message
+    for right in ({"dist": "exponential", "rate": 30, "unit": "hour"}, {"dist": "exponential", "mean": 2},
+                  {"dist": "exponential", "rate": 0.5}):
+        assert spec_numbers(spec, model(variant(MM1, lambda d: d["sources"][0].update(interarrival=right)))) == []
+
+
+def test_the_only_activity_routed_to_no_element_exits():
+    lost = variant(MM1, lambda d: d["activities"][0].update(next=[{"to": "done_call", "p": 1}]))
+    m, _, fixes = parse_model(lost)
+    assert m.activities[0].next[0].to == "exit" and any("only activity" in f for f in fixes)
+    to_res = variant(MM1, lambda d: d["activities"][0].update(next=[{"to": "tellers", "p": 1}]))
+    assert model(to_res).activities[0].next[0].to == "tellers"  # like a resource: a missing activity, diagnosed
 
 
 def test_event_when_a_state_reaches_a_value(tmp_path):

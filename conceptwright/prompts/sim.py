@@ -26,7 +26,7 @@ RULES = """Write one JSON object. Its "kind" is:
 "continuous" models:
 - "parameters": [{"id", "value", "unit"}] for every constant. Percentages as fractions: "2% a day" -> 0.02 with unit "1/day".
 - system dynamics: "stocks": [{"id", "initial", "unit"}] and "flows": [{"id", "from": stock id, "to": stock id, "rate": expression, "unit"}]. "from": "" for an inflow from outside, "to": "" for an outflow to outside. A flow's unit is its stock's unit per time_unit.
-- ODEs: "states": [{"id", "initial", "der": expression for the derivative d(id)/dt, "unit"}]. A state is the quantity itself ("T"), never its derivative ("dT"). A second-order equation needs two states (position and velocity).
+- ODEs: "states": [{"id", "initial", "der": expression for the derivative d(id)/dt, "unit"}]. "y starts at 5; dy/dt = -k*y" -> {"id": "y", "initial": 5, "der": "-k*y"}: a state is the quantity itself ("y"), never its derivative ("dy"), and not also a parameter. A second-order equation needs two states (position and velocity).
 - "auxiliaries": [{"id", "equation"}] for named intermediate values; "events": [{"when": "h < 0", "stop": true}] to end the run when a condition is met.
 - unused lists stay empty: [].
 - expressions use the ids, t (time), numbers, + - * / ** ( ) and exp log sqrt sin cos min max abs.

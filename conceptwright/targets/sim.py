@@ -23,7 +23,7 @@ from ..tools.sim_validator import validate
 
 
 # errors that leave the script runnable: it still runs, so the best attempt has results too
-RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit", "number-missing", "unused-resource"})
+RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit", "number-missing", "rate-mismatch", "unused-resource"})
 
 
 def _relative(path: str | Path, script: str | Path) -> str:

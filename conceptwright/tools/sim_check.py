@@ -15,7 +15,7 @@ from ..compilers.sim.continuous import AnalysisError, analyse, declared
 from ..compilers.sim.expressions import RESERVED, ExpressionError, parse, parse_condition, valid_identifier
 from ..compilers.sim.model import EXIT, ContinuousModel, Distribution, ProcessModel
 from ..compilers.sim.queueing import arrival_rates, loads, mean_time
-from ..compilers.sim.units import UnitError, dimension, is_time, parse_unit, same, show
+from ..compilers.sim.units import UnitError, dimension, is_time, parse_unit, same, show, time_factor
 from .diagnostics import Diagnostic
 
 PROB_TOL = 1e-3
@@ -79,10 +79,13 @@ def _routes(eid: str, routes: list, targets: set[str], diags: list[Diagnostic], 
                                     message=f'source {eid} sends its entities nowhere: add "next": [{{"to": "<activity id>", "p": 1}}]'))
         return
     for r in routes:
-        if r.to not in targets and r.to in resources:
+        # a route to a resource (or "agent" for resource "agents") instead of the activity that uses it
+        like = r.to if r.to in resources else next((x for x in resources if x.lower().rstrip("s") == r.to.lower().rstrip("s")), None)
+        if r.to not in targets and like:
+            what = "a resource" if like == r.to else f"like resource {like}"
             diags.append(Diagnostic(code="unknown-reference", obj=eid, feature="next",
-                                    message=f"{eid}.next goes to '{r.to}', which is a resource, not an activity: add the "
-                                            f"activity that uses it, e.g. {{\"id\": \"{r.to}\", \"resource\": \"{r.to}\", "
+                                    message=f"{eid}.next goes to '{r.to}', which is {what}, not an activity: add the activity "
+                                            f"that uses it, e.g. {{\"id\": \"{r.to}\", \"resource\": \"{like}\", "
                                             "\"duration\": {...its service time...}, \"next\": [{\"to\": \"exit\", \"p\": 1}]}"))
         elif r.to not in targets:
             diags.append(Diagnostic(code="unknown-reference", obj=eid, feature="next",
@@ -231,15 +234,16 @@ def check_continuous(model: ContinuousModel) -> list[Diagnostic]:
             if sid is not None and sid not in stocks:
                 diags.append(Diagnostic(code="unknown-reference", obj=f.id, feature=end, message=f"flow {f.id} {end} '{sid}' "
                                         f"is not a stock: use one of {', '.join(sorted(stocks)) or '(no stocks: add one)'}"))
-    params = {p.id for p in model.parameters}
+    params = {p.id: p.value for p in model.parameters}
     for s in model.states:
         m = re.fullmatch(r"d_?([A-Za-z]\w*?)(?:_?dt)?", s.id)
         if m and m.group(1) in params:
             x = m.group(1)
             diags.append(Diagnostic(code="state-is-derivative", obj=s.id, feature="id", message=f"state {s.id} looks like "
                                     f"the derivative of {x}: a state is the quantity itself, with its starting value and its "
-                                    f"derivative in \"der\": {{\"id\": \"{x}\", \"initial\": <{x} at the start>, \"der\": "
-                                    f"\"<d{x}/dt>\"}}; then {x} is not a parameter"))
+                                    f"derivative in \"der\": replace state {s.id} by {{\"id\": \"{x}\", \"initial\": "
+                                    f"{params[x]:g}, \"der\": \"<d{x}/dt as the description gives it>\"}} and remove "
+                                    f"parameter {x}"))
     for s in model.state_vars():
         if s.non_negative and s.initial < 0:
             diags.append(Diagnostic(code="negative-stock", obj=s.id, feature="initial", message=f"{s.id} is declared non-negative but starts at {s.initial:g}"))
@@ -391,8 +395,57 @@ def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagn
         if x == 0 or x in seen or m.start() > 0 and spec[m.start() - 1] in "/.":
             continue
         seen.add(x)
-        if not any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known):
+        per = _PER.match(spec, m.start())
+        if isinstance(model, ProcessModel) and per and any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known):
+            diags += _rate_check(model, x, per)
+        elif not any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known):
             diags.append(Diagnostic(code="number-missing", message=f"the description says \"{m.group(0).strip()}\" but no number "
                                     f"of the model is {x:g} (or {x:g} converted to the model's time unit): a duration, rate or "
-                                    "time setting is missing or wrong"))
+                                    "time setting is missing or wrong" + _duration_hint(spec, model, m)))
     return diags
+
+
+_PER = re.compile(_NUMBER + r"(?:\s+[A-Za-z]+){0,2}?\s+(?:per|an?|each)\s+(second|sec|minute|min|hour|hr|day|week)s?\b", re.I)
+
+
+def _rate_check(model: ProcessModel, x: float, per: re.Match[str]) -> list[Diagnostic]:
+    """"30 calls per hour": some interarrival or duration has a mean of 1/30 hour (not 30 per minute)."""
+    unit = per.group(2).lower()
+    dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
+    for d in dists:
+        mean = d.mean_value()
+        try:
+            if mean is not None and abs(mean * time_factor(d.unit or model.time_unit, unit) - 1 / x) <= 1e-6 / x:
+                return []
+        except UnitError:
+            return []  # the checks report the unit
+    try:
+        mean = f"{1 / x * time_factor(unit, model.time_unit):g} {model.time_unit}"
+    except UnitError:
+        return []
+    return [Diagnostic(code="rate-mismatch", message=f"the description says \"{per.group(0).strip()}\": one every {mean} "
+                       f"on average, but no interarrival or duration of the model has that mean: a rate needs its unit, "
+                       f'{{"dist": "exponential", "rate": {x:g}, "unit": "{unit}"}}, or write the mean, '
+                       f'{{"dist": "exponential", "mean": {mean.split()[0]}}}')]
+
+
+_UNIT_WORD = re.compile(r"(second|sec|minute|min|hour|hr|day|week)s?\b", re.I)
+
+
+def _duration_hint(spec: str, model: ProcessModel | ContinuousModel, m: re.Match[str]) -> str:
+    """A missing "4.5 minutes" and an activity that takes no time: most likely its service time."""
+    if not isinstance(model, ProcessModel) or "per" in m.group(0).lower().split():
+        return ""
+    idle = [a for a in model.activities if a.duration.mean_value() == 0]
+    unit = _UNIT_WORD.search(m.group(0))
+    if not idle or not unit:
+        return ""
+    dist = "exponential" if re.search(r"exponential|poisson|at random", spec, re.I) else "constant"
+    duration = f'{{"dist": "{dist}", "mean": {float(m.group(1)):g}, "unit": "{unit.group(1).lower()}"}}'
+    a = idle[0]
+    after = a.next[0].to if len(a.next) == 1 else None
+    if after and after != "exit" and after not in {x.id for x in model.activities}:  # queue -> (missing) service
+        return (f"; it is probably the service time of '{after}', where {a.id} sends its entities: add that activity, "
+                f'{{"id": "{after}", "resource": "{a.resource or "..."}", "duration": {duration}, "next": '
+                '[{"to": "exit", "p": 1}]}')
+    return f"; it is probably the service time of activity {a.id}, which takes no time now: \"duration\": {duration}"

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 PROCESS_SPEC = ("A car wash has 2 washing bays. Cars arrive on average every 5 minutes (exponential); a wash takes "
-                "8 minutes on average (exponential). 10% of cars also get a wax that takes 4 minutes with one "
-                "waxer. Simulate 8 hours, 10 replications; report mean wait and utilisation.")
+                "8 minutes on average (exponential); cars wait in one queue for a free bay. 10% of cars also get a "
+                "wax that takes 4 minutes with one waxer. Simulate 8 hours, 10 replications; report mean wait and utilisation.")
 PROCESS = {
     "kind": "process", "name": "car_wash", "time_unit": "minute",
     "sources": [{"id": "cars", "interarrival": {"dist": "exponential", "mean": 5}, "next": [{"to": "wash", "p": 1}]}],
@@ -29,8 +29,8 @@ STOCK = {
     "time": {"start": 0, "stop": 60, "dt": 0.1, "method": "RK45"},
 }
 
-ODE_SPEC = ("A pendulum-like oscillator: position x starts at 0.2 m, velocity v at 0; acceleration is "
-            "-(k*x + c*v)/m with m = 2 kg, k = 50 N/m, c = 1 N*s/m. Simulate 10 s with Euler steps of 0.001 s.")
+ODE_SPEC = ("A pendulum-like oscillator: position x starts at 0.2 m, velocity v at 0; dx/dt = v and "
+            "dv/dt = -(k*x + c*v)/m with m = 2 kg, k = 50 N/m, c = 1 N*s/m. Simulate 10 s with Euler steps of 0.001 s.")
 ODE = {
     "kind": "continuous", "name": "oscillator", "time_unit": "s",
     "parameters": [{"id": "m", "value": 2, "unit": "kg"}, {"id": "k", "value": 50, "unit": "N/m"},

@@ -3,7 +3,11 @@
 Certain fixes (recorded, no LLM call): a missing ``kind`` told by the keys present;
 routing written as a bare id or a list of ids; ``end``/``sink``/``out`` read as ``exit``;
 distribution and method names in another spelling; empty ``from``/``to`` of a flow;
-references that match an element's id but for case.
+references that match an element's id but for case; an ``exit`` route with p 1 written
+beside routes that already sum to 1 (``[B: 1, exit: 1]`` means "to B, then it leaves"); an
+activity that takes no time and leads to an activity on the same resource (the queue in front
+of it, which forms by itself) is removed; the only activity routing to a name no element has
+leads to ``exit`` (there is nowhere else to go).
 """
 from __future__ import annotations
 
@@ -196,11 +200,62 @@ def parse_model(data: Any) -> tuple[ProcessModel | ContinuousModel | None, list[
                             message=_message(e, kind)) for e in exc.errors()[:12]]
         return None, diags, fixes
     fixes += _fix_reference_case(model)
+    if isinstance(model, ProcessModel):
+        fixes += _drop_extra_exit(model)
+        fixes += _drop_queue_activities(model)
+        fixes += _lone_activity_exits(model)
     if isinstance(model, ProcessModel) and model.run.unit:
         fixes += _convert_run_unit(model)
     if isinstance(model, ContinuousModel):
         fixes += _fix_keyword_ids(model)
     return model, [], fixes
+
+
+def _drop_extra_exit(model: ProcessModel) -> list[str]:
+    """``next: [{to: B, p: 1}, {to: exit, p: 1}]``: the routes to activities already sum to 1, so
+    the exit route is where entities go after B, not a second choice: it is dropped."""
+    fixes: list[str] = []
+    for e in (*model.sources, *model.activities):
+        onward = [r for r in e.next if r.to != EXIT]
+        if onward and len(onward) < len(e.next) and abs(sum(r.p for r in onward) - 1) < 1e-9 \
+                and all(r.p == 1 for r in e.next if r.to == EXIT):
+            e.next = onward
+            fixes.append(f"{e.id}.next: dropped the exit route (p 1) beside routes that already sum to 1")
+    return fixes
+
+
+def _drop_queue_activities(model: ProcessModel) -> list[str]:
+    """``queue`` (no time, resource R) -> ``serve`` (resource R): the queue is the wait for R that
+    happens by itself before ``serve``; routes to ``queue`` go to ``serve``."""
+    fixes: list[str] = []
+    acts = {a.id: a for a in model.activities}
+    for a in list(model.activities):
+        nxt = acts.get(a.next[0].to) if len(a.next) == 1 else None
+        if a.duration.mean_value() != 0 or nxt is None or nxt is a or a.resource not in (None, nxt.resource):
+            continue
+        for e in (*model.sources, *model.activities):
+            for r in e.next:
+                r.to = nxt.id if r.to == a.id else r.to
+        model.activities.remove(a)
+        del acts[a.id]
+        fixes.append(f"activity {a.id} took no time before {nxt.id} on the same resource: it was the queue in front "
+                     f"of {nxt.id}, which forms by itself; removed, its routes go to {nxt.id}")
+    return fixes
+
+
+def _lone_activity_exits(model: ProcessModel) -> list[str]:
+    """One activity, routed to a name that no source, resource or activity has: it can only exit.
+    (A name like a resource's is a missing activity: the checks ask for it.)"""
+    if len(model.activities) != 1:
+        return []
+    a = model.activities[0]
+    names = {x.id.lower().rstrip("s") for x in (*model.sources, *model.resources, *model.activities)}
+    fixes = []
+    for r in a.next:
+        if r.to != EXIT and r.to.lower().rstrip("s") not in names:
+            fixes.append(f"{a.id}.next: '{r.to}' is no element and {a.id} is the only activity: read as 'exit'")
+            r.to = EXIT
+    return fixes
 
 
 def _convert_run_unit(model: ProcessModel) -> list[str]:
