@@ -347,8 +347,10 @@ def test_keyword_ids_and_repeats_are_fixed():
 def test_eval_cases_are_well_formed_and_scored():
     from evals.sim.run import load_cases, score
 
-    cases = load_cases()
-    assert len(cases) >= 12 and len({c["id"] for c in cases}) == len(cases)
+    from evals.sim.run import CASES
+
+    cases = load_cases() + load_cases(CASES.with_name("holdout.jsonl"))
+    assert len(cases) >= 22 and len({c["id"] for c in cases}) == len(cases)
     for c in cases:
         m = model(c["reference"])
         assert not [d for d in check(m) if d.severity == "error"], c["id"]
@@ -521,3 +523,41 @@ def test_waiting_chairs_written_as_a_resource_become_max_queue():
     other = variant(MM1, lambda d: d["resources"].append({"id": "forklift", "capacity": 2}))
     res = generate("sim", "a bank", model=ScriptedLLM([json.dumps(other)] * 4))
     assert any(d.code == "unused-resource" for d in res.diagnostics)  # no guess without a waiting-place name
+
+
+def test_fixes_that_read_the_description(tmp_path):
+    from conceptwright.compilers.sim import from_spec
+
+    spec = ("Calls arrive at 30 calls per hour; handling a call takes exactly 4.5 minutes. Calls wait in one queue "
+            "until an agent is free. Simulate 6000 minutes.")
+    queued = variant(MM1, lambda d: (d["sources"][0].update(interarrival={"dist": "exponential", "rate": 30},
+                                                             next=[{"to": "queue", "p": 1}]),
+                                     d.update(resources=[{"id": "agents", "capacity": 3}], activities=[
+                                         {"id": "queue", "resource": "agents", "duration": {"dist": "constant", "mean": 0},
+                                          "next": [{"to": "agent", "p": 1}]}])))
+    m, fixes = model(queued), []
+    from_spec.rate_units(spec, m, fixes)
+    assert m.sources[0].interarrival.unit == "hour" and "30 calls per hour" in fixes[0]
+    from_spec.service_after_queue(spec, m, fixes)
+    (act,) = m.activities
+    assert (act.id, act.resource, act.duration.dist, act.duration.mean, act.duration.unit) == (
+        "agent", "agents", "constant", 4.5, "minute")
+    assert m.sources[0].next[0].to == "agent" and act.next[0].to == "exit" and len(fixes) == 3
+    two_missing = spec.replace("Simulate 6000 minutes.", "A break takes 13 minutes. Simulate 6000 minutes.")
+    m, fixes = model(queued), []
+    from_spec.service_after_queue(two_missing, m, fixes)  # which one is the service? not certain: left to the checks
+    assert fixes == [] and [a.id for a in m.activities] == ["queue"]
+    right = model(variant(MM1, lambda d: d["sources"][0].update(interarrival={"dist": "exponential", "rate": 0.5})))
+    from_spec.rate_units(spec, right, fixes)
+    assert fixes == [] and right.sources[0].interarrival.unit is None  # 0.5 per minute is 30 per hour already
+
+
+def test_a_coarse_euler_step_the_description_asks_for_is_a_warning():
+    growth = variant(DECAY, lambda d: (d["parameters"][0].update(value=-0.3), d["time"].update(method="Euler", dt=0.5, stop=10)))
+    asked = generate("sim", "x grows as dx/dt = 0.3*x; use Euler's method with a step of 0.5 s, simulate 10 s",
+                     model=ScriptedLLM([json.dumps(growth)]))
+    step = codes(asked.diagnostics)["step-sensitive"]
+    assert asked.ok and step.severity == "warning" and "asks for Euler" in step.message
+    free = generate("sim", "x grows as dx/dt = 0.3*x; use Euler's method, simulate 10 s",  # step not in the description
+                    model=ScriptedLLM([json.dumps(growth)] * 4))
+    assert not free.ok and codes(free.diagnostics)["step-sensitive"].severity == "error"

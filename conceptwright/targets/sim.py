@@ -13,6 +13,7 @@ from ..agent.protocol import InputError, Outcome
 from ..agent.result import Result
 from ..compilers import sim as simc
 from ..compilers.jsonparse import JSONExtractError, extract_json
+from ..compilers.sim import from_spec
 from ..compilers.sim.model import ContinuousModel, ProcessModel
 from ..llm.base import Message
 from ..prompts import sim as prompts
@@ -71,6 +72,8 @@ class SimJob:
             return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
         if isinstance(model, ProcessModel):
             _waiting_places_as_max_queue(model, fixes)
+            from_spec.rate_units(self.spec, model, fixes)
+            from_spec.service_after_queue(self.spec, model, fixes)
         if isinstance(model, ContinuousModel) and model.time.method == "Euler" and "euler" not in self.spec.lower():
             model.time.method = "RK45"  # Euler only where the description asks for it
             fixes.append("the description does not ask for Euler: solved with RK45")
@@ -92,7 +95,7 @@ class SimJob:
         blocking = [d for d in diags if d.severity == "error" and d.code not in RUNS_DESPITE]
         if artefacts and not blocking:
             report = validate(model, str(artefacts["script"]), timeout_s=self.timeout_s)
-            diags += report.diagnostics
+            diags += _step_asked_for(self.spec, model, report.diagnostics)
             if report.results_text is not None:
                 artefacts["results"] = report.results_text
             if report.plot is not None:
@@ -100,6 +103,17 @@ class SimJob:
         data = model.model_dump(by_alias=True, exclude_defaults=False)
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=list(fixes or []),
                        feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
+
+
+def _step_asked_for(spec: str, model: ProcessModel | ContinuousModel, diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Euler with the step the description gives: if halving it changes the results, that is the
+    description's choice, so a warning rather than an error the LLM cannot repair."""
+    if not isinstance(model, ContinuousModel) or model.time.method != "Euler" or "euler" not in spec.lower():
+        return diags
+    if not any(abs(float(x) - model.time.step()) < 1e-12 for x in re.findall(r"\d+(?:\.\d+)?", spec)):
+        return diags
+    return [d.model_copy(update={"severity": "warning", "message": d.message + " (kept: the description asks for Euler "
+                                 "with this step)"}) if d.code == "step-sensitive" else d for d in diags]
 
 
 _PLACES = re.compile(r"chair|seat|wait|buffer|room|queue|space|place|spot|slot|bench", re.I)

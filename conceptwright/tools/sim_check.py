@@ -379,26 +379,35 @@ def _numbers(value: object) -> list[float]:
     return []
 
 
-def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
-    """Times and rates of the description ("every 6 minutes", "30 calls per hour") that no number
-    of the model carries, even after a change of time unit or mean <-> rate: a duration or rate is
-    missing or wrong."""
+def description_times(spec: str, model: ProcessModel | ContinuousModel) -> list[tuple[re.Match[str], re.Match[str] | None, bool]]:
+    """Each time or rate of the description once ("every 6 minutes", "30 calls per hour"): its match,
+    its "N per unit" match if it is a rate, and whether some number of the model carries it (after
+    a change of time unit or mean <-> rate)."""
     values = _numbers(model.model_dump(by_alias=True))
     if isinstance(model, ProcessModel):  # "simulate 8 hours after a 1 hour warm-up"
         values.append(model.run.horizon - model.run.warmup)
     values = [v for v in values if v != 0]
     known = {round(x, 9) for v in values for k in _FACTORS for x in (v * k, v / k, k / v, 1 / (v * k))}
     known |= {round(x, 9) for x in values}
-    diags, seen = [], set()
+    found, seen = [], set()
     for m in _TIMED.finditer(spec):
         x = float(m.group(1))
         if x == 0 or x in seen or m.start() > 0 and spec[m.start() - 1] in "/.":
             continue
         seen.add(x)
-        per = _PER.match(spec, m.start())
-        if isinstance(model, ProcessModel) and per and any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known):
-            diags += _rate_check(model, x, per)
-        elif not any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known):
+        found.append((m, _PER.match(spec, m.start()), any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known)))
+    return found
+
+
+def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
+    """Times and rates of the description that no number of the model carries (a duration or
+    rate is missing or wrong), and rates that lost their unit ("30 per hour" written as 30 per minute)."""
+    diags = []
+    for m, per, carried in description_times(spec, model):
+        x = float(m.group(1))
+        if isinstance(model, ProcessModel) and per and carried:
+            diags += rate_check(model, x, per)
+        elif not carried:
             diags.append(Diagnostic(code="number-missing", message=f"the description says \"{m.group(0).strip()}\" but no number "
                                     f"of the model is {x:g} (or {x:g} converted to the model's time unit): a duration, rate or "
                                     "time setting is missing or wrong" + _duration_hint(spec, model, m)))
@@ -408,7 +417,7 @@ def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagn
 _PER = re.compile(_NUMBER + r"(?:\s+[A-Za-z]+){0,2}?\s+(?:per|an?|each)\s+(second|sec|minute|min|hour|hr|day|week)s?\b", re.I)
 
 
-def _rate_check(model: ProcessModel, x: float, per: re.Match[str]) -> list[Diagnostic]:
+def rate_check(model: ProcessModel, x: float, per: re.Match[str]) -> list[Diagnostic]:
     """"30 calls per hour": some interarrival or duration has a mean of 1/30 hour (not 30 per minute)."""
     unit = per.group(2).lower()
     dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]

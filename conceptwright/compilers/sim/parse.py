@@ -202,7 +202,7 @@ def parse_model(data: Any) -> tuple[ProcessModel | ContinuousModel | None, list[
     fixes += _fix_reference_case(model)
     if isinstance(model, ProcessModel):
         fixes += _drop_extra_exit(model)
-        fixes += _drop_queue_activities(model)
+        fixes += drop_queue_activities(model)
         fixes += _lone_activity_exits(model)
     if isinstance(model, ProcessModel) and model.run.unit:
         fixes += _convert_run_unit(model)
@@ -224,7 +224,7 @@ def _drop_extra_exit(model: ProcessModel) -> list[str]:
     return fixes
 
 
-def _drop_queue_activities(model: ProcessModel) -> list[str]:
+def drop_queue_activities(model: ProcessModel) -> list[str]:
     """``queue`` (no time, resource R) -> ``serve`` (resource R): the queue is the wait for R that
     happens by itself before ``serve``; routes to ``queue`` go to ``serve``."""
     fixes: list[str] = []
