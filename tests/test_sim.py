@@ -124,6 +124,21 @@ def test_modelica_export():
     assert 'when level - 15 > 0 then' in compile_modelica(model(event)) and "terminate(" in compile_modelica(model(event))
 
 
+def test_eval_checks_the_modelica_export_with_modparc_when_installed(monkeypatch):
+    import sys
+
+    from evals.sim.run import modelica_parses
+
+    text = compile_modelica(model(ODE))
+    assert modelica_parses(None) is None  # a process model has no export
+    monkeypatch.setitem(sys.modules, "modparc", None)  # not installed: no verdict, no crash
+    assert modelica_parses(text) is None
+    monkeypatch.undo()
+    pytest.importorskip("modparc")  # evals extra only
+    assert modelica_parses(text) is True
+    assert modelica_parses(text.replace("der(x) = v;", "der(x) = v")) is False
+
+
 def test_schema_becomes_a_llama_grammar():
     from llama_cpp.llama_grammar import LlamaGrammar
 

@@ -74,6 +74,24 @@ def _value(expect: dict[str, Any], results: dict[str, Any]) -> float | None:
     return None
 
 
+def modelica_parses(text: str | None) -> bool | None:
+    """modparc's verdict on a Modelica export (evals only; ``pip install ".[evals]"``).
+
+    None when there is no export (process models) or modparc is not installed.
+    """
+    if not text:
+        return None
+    try:
+        import modparc  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        modparc.parse(text)
+    except Exception:  # modparc raises funcparserlib's NoParseError and lexer errors
+        return False
+    return True
+
+
 def score(case: dict[str, Any], results_text: str | None) -> dict[str, Any]:
     """matches: every expectation within its tolerance (rel_tol of the answer, or abs_tol)."""
     if not results_text:
@@ -103,12 +121,14 @@ def run_case(case: dict[str, Any], llm: Any, max_repairs: int, trace: Path | Non
                     "error": f"{type(exc).__name__}: {exc}", "seconds": round(time.perf_counter() - start, 2),
                     "tokens_in": 0, "tokens_out": 0}
     results = res.artefacts.get("results")
+    modelica = res.artefacts.get("modelica")
     kind = (res.conceptual or {}).get("kind") if isinstance(res.conceptual, dict) else None
     return {
         "id": case["id"], "ok": res.ok, "kind": kind, "repairs": res.repairs, "stop": res.stop_reason,
         "tokens_in": res.usage.input_tokens, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
         "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10],
         "warnings": [d.code for d in res.diagnostics if d.severity == "warning"][:10],
+        "modelica": modelica_parses(modelica if isinstance(modelica, str) else None),
         **score(case, results if isinstance(results, str) else None),
     }
 
@@ -120,8 +140,11 @@ def report(rows: list[dict[str, Any]], model: str) -> str:
     def pct(k: int) -> str:
         return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "-"
 
-    head = ["cases", "pass (runs and matches)", "ran", "valid", "repairs (mean)", "tokens (mean)", "seconds (mean)"]
+    exports = [r["modelica"] for r in rows if r.get("modelica") is not None]
+    head = ["cases", "pass (runs and matches)", "ran", "valid", "Modelica export parses (modparc)", "repairs (mean)",
+            "tokens (mean)", "seconds (mean)"]
     summary = [n, pct(passed), pct(sum(r["ran"] for r in rows)), pct(sum(r["ok"] for r in rows)),
+               f"{sum(exports)}/{len(exports)}" if exports else "- (no export, or modparc not installed)",
                mean(r["repairs"] for r in rows) if rows else 0.0,
                int(mean(r["tokens_in"] + r["tokens_out"] for r in rows)) if rows else 0,
                mean(r["seconds"] for r in rows) if rows else 0.0]
@@ -136,8 +159,9 @@ def report(rows: list[dict[str, Any]], model: str) -> str:
         "valid = no error left by the checks.",
         table(head, [summary]),
         "## Per case",
-        table(["case", "kind", "pass", "valid", "repairs", "stop", "got", "seconds", "errors left"],
-              [[r["id"], r.get("kind") or "-", "yes" if r["matches"] else "no", "yes" if r["ok"] else "no", r["repairs"],
+        table(["case", "kind", "pass", "valid", "Modelica", "repairs", "stop", "got", "seconds", "errors left"],
+              [[r["id"], r.get("kind") or "-", "yes" if r["matches"] else "no", "yes" if r["ok"] else "no",
+                {True: "parses", False: "no", None: "-"}[r.get("modelica")], r["repairs"],
                 r.get("stop", r.get("error", "")), got(r), r["seconds"], " ".join(r.get("errors", [])[:4])]
                for r in sorted(rows, key=lambda r: r["id"])]),
     ]
