@@ -576,3 +576,84 @@ def test_a_coarse_euler_step_the_description_asks_for_is_a_warning():
     free = generate("sim", "x grows as dx/dt = 0.3*x; use Euler's method, simulate 10 s",  # step not in the description
                     model=ScriptedLLM([json.dumps(growth)] * 4))
     assert not free.ok and codes(free.diagnostics)["step-sensitive"].severity == "error"
+
+
+# --- fixes and checks from the held-out run (the replies below are Qwen2.5-Coder-1.5B's, shortened) ------------
+
+def test_a_duration_in_the_descriptions_unit_keeps_it():
+    from conceptwright.compilers.sim import from_spec
+
+    spec = "One arrives every 2 minutes on average (exponential). Buying a ticket always takes exactly 90 seconds."
+    as_minutes = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "constant", "mean": 90}))
+    m, fixes = model(as_minutes), []
+    from_spec.duration_units(spec, m, fixes)  # 90 minutes would be a load of 45: the description means 90 s
+    assert m.activities[0].duration.unit == "s" and "90 seconds" in fixes[0]
+    for right in ({"dist": "constant", "mean": 1.5}, {"dist": "constant", "mean": 90, "unit": "s"}):
+        m, fixes = model(variant(MM1, lambda d: d["activities"][0].update(duration=right))), []
+        from_spec.duration_units(spec, m, fixes)
+        assert fixes == [] and m.activities[0].duration.unit == right.get("unit")
+
+
+def test_places_counted_in_total_leave_out_the_one_in_service():
+    garage = variant(MM1, lambda d: d["resources"].append({"id": "space", "capacity": 4}))
+    total = "one mechanic and space for at most 4 cars in total (the one being repaired and 3 waiting)"
+    for spec, places in ((total, 3), ("one mechanic and parking space for 4 waiting cars", 4)):
+        res = generate("sim", spec, model=ScriptedLLM([json.dumps(garage)]))
+        assert res.conceptual["resources"] == [{"id": "teller", "capacity": 1, "max_queue": places, "discipline": "FIFO"}]
+
+
+def test_numbered_unused_servers_become_the_missing_activity_and_shares_are_routes():
+    spec = ("Applicants arrive every 2 minutes on average (exponential). A receptionist checks each one in, taking 1 "
+            "minute on average (exponential). Then 60% see one of 2 officers, which takes 5 minutes on average "
+            "(exponential); the remaining 40% leave. Simulate 6000 minutes.")
+    reply = variant(MM1, lambda d: (d["sources"][0].update(next=[{"to": "check_in", "p": 1}]), d.update(
+        resources=[{"id": "receptionist", "capacity": 1}, {"id": "officer1", "capacity": 1}, {"id": "officer2", "capacity": 1}],
+        activities=[{"id": "check_in", "resource": "receptionist", "duration": {"dist": "exponential", "mean": 1},
+                     "next": [{"to": "check_out", "p": 1}]}])))
+    split = copy.deepcopy(reply)
+    split["activities"][0]["next"] = [{"to": "check_out", "p": 0.6}, {"to": "exit", "p": 0.4}]
+    res = generate("sim", spec, model=ScriptedLLM([json.dumps(reply), json.dumps(split)]), max_repairs=1)
+    first = res.trace[0]
+    assert any("officer1, officer2 are used by no activity: read as one resource officers of capacity 2" in f
+               for f in first.fixes)
+    assert any("added activity check_out on officers" in f for f in first.fixes)
+    errors = [d for d in first.diagnostics if d.severity == "error"]
+    assert [d.code for d in errors] == ["probability-missing"] * 2  # 60% and 40%
+    assert "60% but no route has p 0.6" in errors[0].message and "40% but no route has p 0.4" in errors[1].message
+    assert res.ok and res.repairs == 1
+    acts = {a["id"]: a for a in res.conceptual["activities"]}
+    assert acts["check_out"]["resource"] == "officers" and acts["check_out"]["duration"]["mean"] == 5
+    assert [r["p"] for r in acts["check_in"]["next"]] == [0.6, 0.4]
+
+
+def test_a_parameter_named_like_its_flow_is_renamed_and_a_self_flow_is_an_error():
+    savings = {"kind": "continuous", "name": "savings", "time_unit": "year",
+               "parameters": [{"id": "interest_rate", "value": 0.03, "unit": "1/year"},
+                              {"id": "withdrawal", "value": 100, "unit": "dollars/year"}],
+               "stocks": [{"id": "balance", "initial": 5000, "unit": "dollars"}],
+               "flows": [{"id": "interest", "from": "balance", "to": "balance", "rate": "interest_rate*balance",
+                          "unit": "dollars/year"},
+                         {"id": "withdrawal", "from": "balance", "rate": "withdrawal", "unit": "dollars/year"}],
+               "time": {"start": 0, "stop": 10, "dt": 1}}
+    m, diags, fixes = parse_model(copy.deepcopy(savings))
+    assert [p.id for p in m.parameters] == ["interest_rate", "withdrawal_rate"] and m.flows[1].rate == "withdrawal_rate"
+    assert "renamed 'withdrawal_rate'" in fixes[0]
+    found = codes(check(m))
+    assert "duplicate-id" not in found and "from balance to balance" in found["self-flow"].message
+    savings["flows"][0].pop("from")
+    m, _, _ = parse_model(savings)
+    assert [d.code for d in check(m) if d.severity == "error"] == []
+
+
+def test_a_rate_constant_with_the_flows_unit_becomes_per_time():
+    infusion = {"kind": "continuous", "name": "infusion", "time_unit": "hour",
+                "parameters": [{"id": "dose", "value": 10, "unit": "mg/hour"}, {"id": "k", "value": 0.2, "unit": "mg/hour"}],
+                "stocks": [{"id": "drug", "initial": 0, "unit": "mg"}],
+                "flows": [{"id": "infusion", "to": "drug", "rate": "dose", "unit": "mg/hour"},
+                          {"id": "elimination", "from": "drug", "rate": "k*drug", "unit": "mg/hour"}],
+                "time": {"start": 0, "stop": 24, "dt": 0.1}}
+    m, _, fixes = parse_model(copy.deepcopy(infusion))
+    assert [p.unit for p in m.parameters] == ["mg/hour", "1/hour"] and "k is a rate per hour" in fixes[0]
+    assert [d for d in check(m) if d.severity == "error"] == []
+    infusion["parameters"][1]["unit"] = "1/hour"  # already right: nothing to fix
+    assert parse_model(infusion)[2] == []

@@ -15,6 +15,7 @@ from ..compilers import sim as simc
 from ..compilers.jsonparse import JSONExtractError, extract_json
 from ..compilers.sim import from_spec
 from ..compilers.sim.model import ContinuousModel, ProcessModel
+from ..compilers.sim.parse import PLACES
 from ..llm.base import Message
 from ..prompts import sim as prompts
 from ..prompts.profiles import Profile
@@ -24,7 +25,8 @@ from ..tools.sim_validator import validate
 
 
 # errors that leave the script runnable: it still runs, so the best attempt has results too
-RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit", "number-missing", "rate-mismatch", "unused-resource"})
+RUNS_DESPITE = frozenset({"unit-mismatch", "bad-unit", "number-missing", "rate-mismatch", "unused-resource",
+                          "probability-missing"})
 
 
 def _relative(path: str | Path, script: str | Path) -> str:
@@ -71,9 +73,11 @@ class SimJob:
         if model is None:
             return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
         if isinstance(model, ProcessModel):
-            _waiting_places_as_max_queue(model, fixes)
+            _waiting_places_as_max_queue(self.spec, model, fixes)
             from_spec.rate_units(self.spec, model, fixes)
+            from_spec.duration_units(self.spec, model, fixes)
             from_spec.service_after_queue(self.spec, model, fixes)
+            from_spec.service_at_unknown_route(self.spec, model, fixes)
         if isinstance(model, ContinuousModel) and model.time.method == "Euler" and "euler" not in self.spec.lower():
             model.time.method = "RK45"  # Euler only where the description asks for it
             fixes.append("the description does not ask for Euler: solved with RK45")
@@ -116,20 +120,23 @@ def _step_asked_for(spec: str, model: ProcessModel | ContinuousModel, diags: lis
                                  "with this step)"}) if d.code == "step-sensitive" else d for d in diags]
 
 
-_PLACES = re.compile(r"chair|seat|wait|buffer|room|queue|space|place|spot|slot|bench", re.I)
+_IN_TOTAL = re.compile(r"\b(?:in total|in all|altogether|including|in the system)\b", re.I)
 
 
-def _waiting_places_as_max_queue(model: ProcessModel, fixes: list[str]) -> None:
+def _waiting_places_as_max_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """Waiting chairs written as a resource no activity uses ("waiting_chairs", capacity 3) are the
-    waiting places of the one resource the activities use: its max_queue."""
+    waiting places of the one resource the activities use: its max_queue. Where the description
+    counts places "in total" (those in service included), the servers' places are taken off."""
     used = {a.resource for a in model.activities if a.resource}
     servers = [r for r in model.resources if r.id in used]
-    places = [r for r in model.resources if r.id not in used and _PLACES.search(r.id)]
+    places = [r for r in model.resources if r.id not in used and PLACES.search(r.id)]
     if len(servers) == 1 and len(places) == 1 and servers[0].max_queue is None:
-        servers[0].max_queue = places[0].capacity
+        server, k = servers[0], places[0].capacity
+        total = _IN_TOTAL.search(spec) is not None and k > server.capacity
+        server.max_queue = k - server.capacity if total else k
         model.resources.remove(places[0])
-        fixes.append(f"resource {places[0].id} is used by no activity: read as the {places[0].capacity} waiting places "
-                     f"of {servers[0].id} (max_queue)")
+        fixes.append(f"resource {places[0].id} is used by no activity: read as the {server.max_queue} waiting places "
+                     f"of {server.id} (max_queue)" + (f": {k} in total, {server.capacity} in service" if total else ""))
 
 
 class SimTarget:

@@ -230,6 +230,10 @@ def check_continuous(model: ContinuousModel) -> list[Diagnostic]:
         if f.from_ is None and f.to is None:
             diags.append(Diagnostic(code="dangling-flow", obj=f.id, message=f'flow {f.id} connects no stock: give "from" '
                                     'and/or "to" (a stock id)'))
+        if f.from_ is not None and f.from_ == f.to:
+            diags.append(Diagnostic(code="self-flow", obj=f.id, message=f"flow {f.id} goes from {f.from_} to {f.to}: it "
+                                    f"removes what it adds, so it changes nothing; an inflow has only \"to\": "
+                                    f"\"{f.from_}\", an outflow only \"from\": \"{f.from_}\""))
         for end, sid in (("from", f.from_), ("to", f.to)):
             if sid is not None and sid not in stocks:
                 diags.append(Diagnostic(code="unknown-reference", obj=f.id, feature=end, message=f"flow {f.id} {end} '{sid}' "
@@ -411,6 +415,24 @@ def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagn
             diags.append(Diagnostic(code="number-missing", message=f"the description says \"{m.group(0).strip()}\" but no number "
                                     f"of the model is {x:g} (or {x:g} converted to the model's time unit): a duration, rate or "
                                     "time setting is missing or wrong" + _duration_hint(spec, model, m)))
+    if isinstance(model, ProcessModel):
+        diags += _percent_routes(spec, model)
+    return diags
+
+
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent\b)(?!\s*(?:confidence|CI\b))", re.I)
+
+
+def _percent_routes(spec: str, model: ProcessModel) -> list[Diagnostic]:
+    """"30% go on to the specialist": some route has p 0.3 (a share of a process description is a routing)."""
+    ps = [r.p for e in (*model.sources, *model.activities) for r in e.next]
+    diags = []
+    for x in dict.fromkeys(float(m.group(1)) for m in _PERCENT.finditer(spec)):
+        if 0 < x < 100 and not any(abs(p - x / 100) < 1e-6 for p in ps):
+            diags.append(Diagnostic(code="probability-missing", message=f"the description says {x:g}% but no route has "
+                                    f"p {x / 100:g}: where entities split, the activity before the split has \"next\": "
+                                    f"[{{\"to\": \"<activity>\", \"p\": {x / 100:g}}}, {{\"to\": \"<other activity or exit>\", "
+                                    f"\"p\": {1 - x / 100:g}}}]"))
     return diags
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from ...tools.sim_check import description_times, rate_check
-from .model import EXIT, Activity, Distribution, ProcessModel, Route
-from .parse import drop_queue_activities
+from .model import EXIT, Activity, Distribution, ProcessModel, Resource, Route
+from .parse import PLACES, drop_queue_activities
+from .units import UnitError, time_factor
 
 _UNITS = {"second": "s", "sec": "s", "minute": "minute", "min": "minute", "hour": "hour", "hr": "hour", "day": "day",
           "week": "week"}
@@ -63,3 +64,84 @@ def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> Non
     fixes.append(f"{a.id} (no time) goes to '{target}', like resource {resource}, which no activity is: added activity "
                  f"{target} on {resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")
     fixes += drop_queue_activities(model)
+
+
+def _factor(unit: str, to: str) -> float | None:
+    try:
+        return time_factor(unit, to)
+    except UnitError:
+        return None
+
+
+def duration_units(spec: str, model: ProcessModel, fixes: list[str]) -> None:
+    """"takes exactly 90 seconds" written as {"mean": 90} in a model counted in minutes: the
+    duration keeps the description's unit ({"mean": 90, "unit": "s"}), when no duration or
+    interarrival already has 90 seconds in its own unit."""
+    dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
+    for m, per, _carried in description_times(spec, model):
+        word = re.search(r"(second|sec|minute|min|hour|hr|day|week)s?\b", m.group(0), re.I)
+        if per or not word:
+            continue
+        unit, x = _unit(word.group(1)), float(m.group(1))
+        if _factor(unit, model.time_unit) in (None, 1.0):
+            continue
+
+        def has(d: Distribution) -> bool:  # this duration is x in the description's unit
+            f = _factor(d.unit or model.time_unit, unit)
+            mean = d.mean_value()
+            return f is not None and mean is not None and abs(mean * f - x) <= 1e-9 * x
+
+        if any(has(d) for d in dists):
+            continue
+        for d in dists:
+            if d.mean == x and d.unit in (None, model.time_unit):
+                d.unit = unit
+                fixes.append(f"duration {x:g} read in the description's unit: \"{m.group(0).strip()}\" -> unit {unit} "
+                             f"(not {x:g} {model.time_unit})")
+
+
+def merge_numbered_servers(model: ProcessModel) -> list[str]:
+    """Resources ``officer1`` and ``officer2`` that no activity uses: one resource ``officers`` of
+    capacity 2 (the servers of one station, written one by one)."""
+    used = {a.resource for a in model.activities}
+    groups: dict[str, list[Resource]] = {}
+    for r in model.resources:
+        m = re.fullmatch(r"([A-Za-z][A-Za-z_]*?)_?\d+", r.id)
+        if m and r.id not in used:
+            groups.setdefault(m.group(1), []).append(r)
+    fixes: list[str] = []
+    names = {x.id for x in (*model.sources, *model.resources, *model.activities)}
+    for base, rs in groups.items():
+        new = base if base.endswith("s") else base + "s"
+        if len(rs) < 2 or new in names or len({(r.max_queue, r.discipline) for r in rs}) > 1:
+            continue
+        merged = Resource(id=new, capacity=sum(r.capacity for r in rs), max_queue=rs[0].max_queue,
+                          discipline=rs[0].discipline)
+        model.resources[model.resources.index(rs[0])] = merged
+        for r in rs[1:]:
+            model.resources.remove(r)
+        fixes.append(f"resources {', '.join(r.id for r in rs)} are used by no activity: read as one resource {new} of "
+                     f"capacity {merged.capacity}")
+    return fixes
+
+
+def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -> None:
+    """A route to a name no element has, and one server resource no activity uses: that name is
+    the missing activity on it. Its duration is the one time of the description no number of the
+    model carries; it leads to exit."""
+    fixes += merge_numbered_servers(model)
+    used = {a.resource for a in model.activities}
+    idle = [r for r in model.resources if r.id not in used and not PLACES.search(r.id)]
+    names = {x.id for x in (*model.sources, *model.resources, *model.activities)}
+    unknown = {r.to for e in (*model.sources, *model.activities) for r in e.next if r.to != EXIT and r.to not in names}
+    if len(idle) != 1 or len(unknown) != 1:
+        return
+    missing = [m for m, per, carried in description_times(spec, model) if not carried and not per]
+    unit = re.search(r"(second|sec|minute|min|hour|hr|day|week)s?\b", missing[0].group(0), re.I) if len(missing) == 1 else None
+    if not unit:
+        return
+    m, target, resource = missing[0], unknown.pop(), idle[0].id
+    duration = Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=_unit(unit.group(1)))  # type: ignore[arg-type]
+    model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
+    fixes.append(f"'{target}' is no element and no activity uses resource {resource}: added activity {target} on "
+                 f"{resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")

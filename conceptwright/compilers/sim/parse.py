@@ -7,7 +7,10 @@ references that match an element's id but for case; an ``exit`` route with p 1 w
 beside routes that already sum to 1 (``[B: 1, exit: 1]`` means "to B, then it leaves"); an
 activity that takes no time and leads to an activity on the same resource (the queue in front
 of it, which forms by itself) is removed; the only activity routing to a name no element has
-leads to ``exit`` (there is nowhere else to go).
+leads to ``exit`` (there is nowhere else to go) unless a resource other than waiting places is
+used by no activity (then the name is the missing activity on it); a parameter with the id of a
+flow or auxiliary is renamed (``withdrawal`` -> ``withdrawal_rate``) where expressions use it; the
+rate constant of a flow ``k*stock`` declared in the flow's unit is per time.
 """
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from ...llm.schema import drop_nulls
 from ...tools.diagnostics import Diagnostic
-from .expressions import rename
+from .expressions import ExpressionError, parse, rename
 from .model import EXIT, ContinuousModel, ProcessModel, SimModel
-from .units import UnitError, time_factor
+from .units import UnitError, parse_unit, same, time_factor
 
+# ids of resources that are waiting places rather than servers ("waiting_chairs", "buffer")
+PLACES = re.compile(r"chair|seat|wait|buffer|room|queue|space|place|spot|slot|bench", re.I)
 _ADAPTER: TypeAdapter[ProcessModel | ContinuousModel] = TypeAdapter(SimModel)
 _EXIT_ALIASES = {"exit", "end", "sink", "out", "leave", "leaves", "depart", "departure", "done", "system exit", "none", ""}
 _OUTSIDE = {"", "none", "null", "outside", "cloud", "environment", "source", "sink"}
@@ -208,6 +213,8 @@ def parse_model(data: Any) -> tuple[ProcessModel | ContinuousModel | None, list[
         fixes += _convert_run_unit(model)
     if isinstance(model, ContinuousModel):
         fixes += _fix_keyword_ids(model)
+        fixes += _fix_parameter_named_like_element(model)
+        fixes += _fix_rate_constant_units(model)
     return model, [], fixes
 
 
@@ -249,6 +256,8 @@ def _lone_activity_exits(model: ProcessModel) -> list[str]:
     if len(model.activities) != 1:
         return []
     a = model.activities[0]
+    if any(r.id != a.resource and not PLACES.search(r.id) for r in model.resources):
+        return []  # an unused server: the unknown name is the activity on it (from_spec or the checks)
     names = {x.id.lower().rstrip("s") for x in (*model.sources, *model.resources, *model.activities)}
     fixes = []
     for r in a.next:
@@ -272,6 +281,72 @@ def _convert_run_unit(model: ProcessModel) -> list[str]:
     return [fix]
 
 
+def _rename_everywhere(model: ContinuousModel, old: str, new: str) -> None:
+    """Rename a name in every expression, flow end and event of a continuous model (not element ids)."""
+    for f in model.flows:
+        f.rate = rename(f.rate, old, new)
+        f.from_ = new if f.from_ == old else f.from_
+        f.to = new if f.to == old else f.to
+    for a in model.auxiliaries:
+        a.equation = rename(a.equation, old, new)
+    for st in model.states:
+        st.der = rename(st.der, old, new)
+    for ev in model.events:
+        ev.when = rename(ev.when, old, new)
+        for a in ev.set:
+            a.var = new if a.var == old else a.var
+            a.value = rename(a.value, old, new)
+
+
+def _fix_parameter_named_like_element(model: ContinuousModel) -> list[str]:
+    """Parameter ``withdrawal`` (100) and flow ``withdrawal`` (rate ``withdrawal``): the expressions
+    mean the parameter (a flow's rate cannot be itself), so the parameter becomes ``withdrawal_rate``."""
+    fixes: list[str] = []
+    others = {**{a.id: "value" for a in model.auxiliaries}, **{f.id: "rate" for f in model.flows}}
+    for p in model.parameters:
+        if p.id not in others:
+            continue
+        new = f"{p.id}_{others[p.id]}"
+        if new in model.element_ids():
+            continue
+        old, p.id = p.id, new
+        _rename_everywhere(model, old, new)
+        fixes.append(f"parameter '{old}' has the id of a {'flow' if others[old] == 'rate' else 'auxiliary'}: renamed "
+                     f"'{new}' where expressions use it")
+    return fixes
+
+
+def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
+    """Flow ``k*drug`` in mg/hour with parameter ``k`` declared in mg/hour (the flow's unit written on
+    its rate constant): ``k`` is per time, 1/hour."""
+    fixes: list[str] = []
+    params = {p.id: p for p in model.parameters}
+    amounts = {x.id: x.unit for x in (*model.stocks, *model.states)}
+    for f in model.flows:
+        try:
+            expr = parse(f.rate, frozenset(model.element_ids()))
+            fu, tu = parse_unit(f.unit), parse_unit(model.time_unit)
+        except (ExpressionError, UnitError):
+            continue
+        names = sorted(str(x) for x in expr.free_symbols)
+        if fu is None or tu is None or expr.func.__name__ != "Mul" or len(expr.args) != 2 or len(names) != 2:
+            continue
+        k = next((n for n in names if n in params), None)
+        x = next((n for n in names if n in amounts and n != k), None)
+        if k is None or x is None or params[k].unit is None:
+            continue
+        try:
+            ku, xu = parse_unit(params[k].unit), parse_unit(amounts[x])
+        except UnitError:
+            continue
+        if ku is None or xu is None or not same(ku, fu) or not same(fu, xu / tu) or same(xu, xu / xu):
+            continue
+        fixes.append(f"parameter {k} is in {params[k].unit}, the unit of flow {f.id} = {f.rate}: {k} is a rate per "
+                     f"{model.time_unit}, unit 1/{model.time_unit}")
+        params[k].unit = f"1/{model.time_unit}"
+    return fixes
+
+
 def _fix_keyword_ids(model: ContinuousModel) -> list[str]:
     """Ids that are Python keywords (``lambda``, ``in``) get a trailing _, everywhere they are used."""
     fixes: list[str] = []
@@ -282,19 +357,7 @@ def _fix_keyword_ids(model: ContinuousModel) -> list[str]:
         for e in (*model.parameters, *model.stocks, *model.flows, *model.states, *model.auxiliaries):
             if e.id == old:
                 e.id = new
-        for f in model.flows:
-            f.rate = rename(f.rate, old, new)
-            f.from_ = new if f.from_ == old else f.from_
-            f.to = new if f.to == old else f.to
-        for a in model.auxiliaries:
-            a.equation = rename(a.equation, old, new)
-        for st in model.states:
-            st.der = rename(st.der, old, new)
-        for ev in model.events:
-            ev.when = rename(ev.when, old, new)
-            for a in ev.set:
-                a.var = new if a.var == old else a.var
-                a.value = rename(a.value, old, new)
+        _rename_everywhere(model, old, new)
         fixes.append(f"renamed '{old}' (a Python keyword) to '{new}'")
     return fixes
 
