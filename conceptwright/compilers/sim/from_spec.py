@@ -12,6 +12,7 @@ from .units import UnitError, time_factor
 _UNITS = {"second": "s", "sec": "s", "minute": "minute", "min": "minute", "hour": "hour", "hr": "hour", "day": "day",
           "week": "week"}
 _SENTENCE_END = re.compile(r";|\.(?:\s|$)")
+_UNIT_WORD = re.compile(r"(second|sec|minute|min|hour|hr|day|week)s?\b", re.I)
 
 
 def _unit(word: str) -> str:
@@ -40,6 +41,17 @@ def _dist_named(spec: str, m: re.Match[str]) -> str:
     return "exponential" if re.search(r"exponential|average|mean|random", text) else "constant"
 
 
+def _the_missing_time(spec: str, model: ProcessModel) -> tuple[re.Match[str], Distribution] | None:
+    """The one duration of the description ("5 minutes on average") that no number of the model
+    carries, as a distribution in the description's unit; None unless there is exactly one."""
+    missing = [m for m, per, carried in description_times(spec, model) if not carried and not per]
+    unit = _UNIT_WORD.search(missing[0].group(0)) if len(missing) == 1 else None
+    if unit is None:
+        return None
+    m = missing[0]
+    return m, Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=_unit(unit.group(1)))  # type: ignore[arg-type]
+
+
 def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """The small-model pattern "queue (no time, on R) -> 'agent'" where 'agent' is like resource R
     and no activity has that name: 'agent' is the service on R. Its duration is the one time of
@@ -52,14 +64,10 @@ def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> Non
     resource = next((r.id for r in model.resources if r.id.lower().rstrip("s") == target.lower().rstrip("s")), None)
     if target in names or target == EXIT or resource is None or a.resource not in (None, resource):
         return
-    missing = [m for m, per, carried in description_times(spec, model) if not carried and not per]
-    if len(missing) != 1:
+    found = _the_missing_time(spec, model)
+    if found is None:
         return
-    m = missing[0]
-    unit = re.search(r"(second|sec|minute|min|hour|hr|day|week)s?\b", m.group(0), re.I)
-    if not unit:
-        return
-    duration = Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=_unit(unit.group(1)))  # type: ignore[arg-type]
+    m, duration = found
     model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
     fixes.append(f"{a.id} (no time) goes to '{target}', like resource {resource}, which no activity is: added activity "
                  f"{target} on {resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")
@@ -79,7 +87,7 @@ def duration_units(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     interarrival already has 90 seconds in its own unit."""
     dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
     for m, per, _carried in description_times(spec, model):
-        word = re.search(r"(second|sec|minute|min|hour|hr|day|week)s?\b", m.group(0), re.I)
+        word = _UNIT_WORD.search(m.group(0))
         if per or not word:
             continue
         unit, x = _unit(word.group(1)), float(m.group(1))
@@ -136,12 +144,10 @@ def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -
     unknown = {r.to for e in (*model.sources, *model.activities) for r in e.next if r.to != EXIT and r.to not in names}
     if len(idle) != 1 or len(unknown) != 1:
         return
-    missing = [m for m, per, carried in description_times(spec, model) if not carried and not per]
-    unit = re.search(r"(second|sec|minute|min|hour|hr|day|week)s?\b", missing[0].group(0), re.I) if len(missing) == 1 else None
-    if not unit:
+    found = _the_missing_time(spec, model)
+    if found is None:
         return
-    m, target, resource = missing[0], unknown.pop(), idle[0].id
-    duration = Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=_unit(unit.group(1)))  # type: ignore[arg-type]
+    (m, duration), target, resource = found, unknown.pop(), idle[0].id
     model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
     fixes.append(f"'{target}' is no element and no activity uses resource {resource}: added activity {target} on "
                  f"{resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")
