@@ -657,3 +657,19 @@ def test_a_rate_constant_with_the_flows_unit_becomes_per_time():
     assert [d for d in check(m) if d.severity == "error"] == []
     infusion["parameters"][1]["unit"] = "1/hour"  # already right: nothing to fix
     assert parse_model(infusion)[2] == []
+
+
+def test_a_queue_activity_routed_to_an_unknown_name_gets_its_service():
+    spec = ("Students turn up at a rate of 12 per hour, and answering a question takes 3.5 minutes on average, "
+            "exponentially distributed. Simulate 6000 minutes.")
+    queue = variant(MM1, lambda d: (d["sources"][0].update(interarrival={"dist": "exponential", "rate": 12},
+                                                           next=[{"to": "queue", "p": 1}]),
+                                    d.update(resources=[{"id": "librarian", "capacity": 1}], activities=[
+                                        {"id": "queue", "resource": "librarian", "duration": {"dist": "constant", "mean": 0},
+                                         "next": [{"to": "answer", "p": 1}]}])))
+    res = generate("sim", spec, model=ScriptedLLM([json.dumps(queue)]))
+    assert res.ok and res.repairs == 0, res.diagnostics
+    (act,) = res.conceptual["activities"]
+    assert (act["id"], act["resource"], act["duration"]["mean"], act["duration"]["dist"]) == (
+        "answer", "librarian", 3.5, "exponential")
+    assert not any("only activity" in f for f in res.trace[0].fixes)  # 'answer' is the service, not an exit

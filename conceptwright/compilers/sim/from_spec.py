@@ -53,8 +53,8 @@ def _the_missing_time(spec: str, model: ProcessModel) -> tuple[re.Match[str], Di
 
 
 def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
-    """The small-model pattern "queue (no time, on R) -> 'agent'" where 'agent' is like resource R
-    and no activity has that name: 'agent' is the service on R. Its duration is the one time of
+    """The small-model pattern "queue (no time, on R) -> 'agent'" where no activity has the name
+    'agent': 'agent' is the service on the resource named like it, else on R (or the only resource). Its duration is the one time of
     the description no number of the model carries; it leads to exit; the queue activity goes."""
     idle = [a for a in model.activities if a.duration.mean_value() == 0]
     if len(idle) != 1 or len(idle[0].next) != 1:
@@ -62,6 +62,8 @@ def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> Non
     a, target = idle[0], idle[0].next[0].to
     names = {x.id for x in (*model.sources, *model.activities)}
     resource = next((r.id for r in model.resources if r.id.lower().rstrip("s") == target.lower().rstrip("s")), None)
+    if resource is None:  # "queue (on R) -> 'answer'": the service is on R, or on the only resource
+        resource = a.resource or (model.resources[0].id if len(model.resources) == 1 else None)
     if target in names or target == EXIT or resource is None or a.resource not in (None, resource):
         return
     found = _the_missing_time(spec, model)

@@ -7,8 +7,8 @@ references that match an element's id but for case; an ``exit`` route with p 1 w
 beside routes that already sum to 1 (``[B: 1, exit: 1]`` means "to B, then it leaves"); an
 activity that takes no time and leads to an activity on the same resource (the queue in front
 of it, which forms by itself) is removed; the only activity routing to a name no element has
-leads to ``exit`` (there is nowhere else to go) unless a resource other than waiting places is
-used by no activity (then the name is the missing activity on it); a parameter with the id of a
+leads to ``exit`` (there is nowhere else to go) unless it takes no time (a queue) or a resource
+other than waiting places is used by no activity (then the name is the missing service); a parameter with the id of a
 flow or auxiliary is renamed (``withdrawal`` -> ``withdrawal_rate``) where expressions use it; the
 rate constant of a flow ``k*stock`` declared in the flow's unit is per time.
 """
@@ -256,8 +256,8 @@ def _lone_activity_exits(model: ProcessModel) -> list[str]:
     if len(model.activities) != 1:
         return []
     a = model.activities[0]
-    if any(r.id != a.resource and not PLACES.search(r.id) for r in model.resources):
-        return []  # an unused server: the unknown name is the activity on it (from_spec or the checks)
+    if a.duration.mean_value() == 0 or any(r.id != a.resource and not PLACES.search(r.id) for r in model.resources):
+        return []  # a queue written as an activity, or an unused server: the unknown name is the missing service
     names = {x.id.lower().rstrip("s") for x in (*model.sources, *model.resources, *model.activities)}
     fixes = []
     for r in a.next:
