@@ -673,3 +673,22 @@ def test_a_queue_activity_routed_to_an_unknown_name_gets_its_service():
     assert (act["id"], act["resource"], act["duration"]["mean"], act["duration"]["dist"]) == (
         "answer", "librarian", 3.5, "exponential")
     assert not any("only activity" in f for f in res.trace[0].fixes)  # 'answer' is the service, not an exit
+
+
+def test_a_decay_constant_with_the_derivatives_unit_becomes_per_time():
+    pool = {"kind": "continuous", "name": "pool", "time_unit": "hour",
+            "parameters": [{"id": "k", "value": 0.15, "unit": "mg/L/h"}],
+            "states": [{"id": "c", "initial": 3, "der": "-k*c", "unit": "mg/L"}], "time": {"start": 0, "stop": 12}}
+    m, _, fixes = parse_model(pool)
+    assert m.parameters[0].unit == "1/hour" and "the derivative of c = -k*c" in fixes[0]
+    assert [d for d in check(m) if d.severity == "error"] == []
+
+
+def test_a_model_where_nothing_can_change_is_an_error():
+    still = {"kind": "continuous", "name": "pond", "time_unit": "day",
+             "parameters": [{"id": "dF_dt", "value": -0.04, "unit": "1/day"}],
+             "stocks": [{"id": "F", "initial": 8000, "unit": "fish"}], "time": {"start": 0, "stop": 30, "dt": 2}}
+    diag = codes(check(model(still)))["no-flows"]
+    assert diag.severity == "error" and "parameter dF_dt looks like its derivative" in diag.message
+    moving = variant(still, lambda d: d.update(states=[{"id": "x", "initial": 1, "der": "-x"}]))
+    assert codes(check(model(moving)))["no-flows"].severity == "warning"  # the rest of the model moves

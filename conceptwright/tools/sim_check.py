@@ -251,9 +251,15 @@ def check_continuous(model: ContinuousModel) -> list[Diagnostic]:
     for s in model.state_vars():
         if s.non_negative and s.initial < 0:
             diags.append(Diagnostic(code="negative-stock", obj=s.id, feature="initial", message=f"{s.id} is declared non-negative but starts at {s.initial:g}"))
+    static = not model.flows and not model.states  # nothing in the model can change
     for s in model.stocks:
         if not any(s.id in (f.from_, f.to) for f in model.flows):
-            diags.append(Diagnostic(code="no-flows", severity="warning", obj=s.id, message=f"stock {s.id} has no flows, so it never changes"))
+            derivative = next((p for p in params if re.fullmatch(rf"d_?{re.escape(s.id)}(?:_?dt)?", p)), None)
+            hint = (f"; parameter {derivative} looks like its derivative: add the flow that {derivative} describes, or "
+                    f"write {s.id} as a state with \"der\": \"<d{s.id}/dt as the description gives it>\"" if derivative else
+                    ": add its inflows (\"to\") and outflows (\"from\")")
+            diags.append(Diagnostic(code="no-flows", severity="error" if static else "warning", obj=s.id,
+                                    message=f"stock {s.id} has no flows, so it never changes" + hint))
     names = declared(model)
     parse_errors = []
     items = [(f.id, "rate", f.rate) for f in model.flows] + [(a.id, "equation", a.equation) for a in model.auxiliaries] + \

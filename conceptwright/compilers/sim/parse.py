@@ -317,19 +317,28 @@ def _fix_parameter_named_like_element(model: ContinuousModel) -> list[str]:
 
 
 def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
-    """Flow ``k*drug`` in mg/hour with parameter ``k`` declared in mg/hour (the flow's unit written on
-    its rate constant): ``k`` is per time, 1/hour."""
+    """Flow ``k*drug`` in mg/hour (or state ``c`` with ``der`` ``-k*c``) whose rate constant ``k`` is
+    declared in the flow's (derivative's) unit, stock unit per time: ``k`` is per time, 1/hour."""
     fixes: list[str] = []
     params = {p.id: p for p in model.parameters}
     amounts = {x.id: x.unit for x in (*model.stocks, *model.states)}
-    for f in model.flows:
+    try:
+        tu = parse_unit(model.time_unit)
+    except UnitError:
+        return fixes
+    items = [(f"flow {f.id}", f.rate, f.unit) for f in model.flows]
+    items += [(f"the derivative of {x.id}", x.der, f"({x.unit})/({model.time_unit})" if x.unit else None)
+              for x in model.states]
+    for where, text, unit in items:
         try:
-            expr = parse(f.rate, frozenset(model.element_ids()))
-            fu, tu = parse_unit(f.unit), parse_unit(model.time_unit)
+            expr = parse(text, frozenset(model.element_ids()))
+            fu = parse_unit(unit)
         except (ExpressionError, UnitError):
             continue
+        if expr.could_extract_minus_sign():
+            expr = -expr
         names = sorted(str(x) for x in expr.free_symbols)
-        if fu is None or tu is None or expr.func.__name__ != "Mul" or len(expr.args) != 2 or len(names) != 2:
+        if tu is None or fu is None or expr.func.__name__ != "Mul" or len(expr.args) != 2 or len(names) != 2:
             continue
         k = next((n for n in names if n in params), None)
         x = next((n for n in names if n in amounts and n != k), None)
@@ -341,7 +350,7 @@ def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
             continue
         if ku is None or xu is None or not same(ku, fu) or not same(fu, xu / tu) or same(xu, xu / xu):
             continue
-        fixes.append(f"parameter {k} is in {params[k].unit}, the unit of flow {f.id} = {f.rate}: {k} is a rate per "
+        fixes.append(f"parameter {k} is in {params[k].unit}, the unit of {where} = {text}: {k} is a rate per "
                      f"{model.time_unit}, unit 1/{model.time_unit}")
         params[k].unit = f"1/{model.time_unit}"
     return fixes
