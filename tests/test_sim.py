@@ -692,3 +692,17 @@ def test_a_model_where_nothing_can_change_is_an_error():
     assert diag.severity == "error" and "parameter dF_dt looks like its derivative" in diag.message
     moving = variant(still, lambda d: d.update(states=[{"id": "x", "initial": 1, "der": "-x"}]))
     assert codes(check(model(moving)))["no-flows"].severity == "warning"  # the rest of the model moves
+
+
+def test_a_model_of_the_wrong_kind_is_an_error_and_the_prompt_names_the_kind():
+    from conceptwright.prompts import sim as prompts
+    from conceptwright.prompts.profiles import Profile
+
+    growth = "An app's users grow logistically: dA/dt = 0.6*A*(1 - A/20000) per week, A starts at 50. Simulate 20 weeks."
+    assert prompts.sure_kind(growth) == "continuous" and prompts.sure_kind(
+        "Customers arrive every 4 minutes and wait in a queue for one server.") == "process"
+    assert prompts.sure_kind("Students turn up at 12 per hour; answering takes 3.5 minutes.") is None  # no guess
+    assert 'needs a "continuous" model' in prompts.first_messages(growth, Profile(name="x"))[1].content
+    res = generate("sim", growth, model=ScriptedLLM([json.dumps(MM1)]), max_repairs=0)
+    diag = codes(res.diagnostics)["kind-mismatch"]
+    assert not res.ok and 'this is a "process" model, but the description needs a "continuous" model' in diag.message

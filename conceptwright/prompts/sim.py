@@ -47,6 +47,25 @@ def guess_kind(spec: str) -> str:
     return "process" if len(_PROCESS_WORDS.findall(spec)) >= 2 else "continuous"
 
 
+_CONTINUOUS_WORDS = re.compile(r"d\w*/dt|\w''|\bstocks?\b|%|\bper ?cent\b|continuous\w*|differential|equation|\bODE\b|"
+                               r"logistic|\bdecay\w*|euler|derivative|\bgrows?\b|population", re.I)
+
+
+def sure_kind(spec: str) -> str | None:
+    """The kind when the description leaves no doubt: no word of entities, queues or servers and
+    one of continuous change (dx/dt, a stock, %, grows, decay) -> "continuous"; three or more words
+    of entities, queues and servers -> "process"; else None."""
+    n = len(_PROCESS_WORDS.findall(spec))
+    if n == 0 and _CONTINUOUS_WORDS.search(spec):
+        return "continuous"
+    return "process" if n >= 3 else None
+
+
+def _kind_line(spec: str) -> str | None:
+    kind = sure_kind(spec)
+    return f'This description needs a "{kind}" model.' if kind else None
+
+
 def _example(spec: str, data: dict) -> str:
     return f"Description: {spec}\nJSON:\n{json.dumps(data)}"
 
@@ -60,6 +79,7 @@ def first_messages(spec: str, profile: Profile) -> list[Message]:
         else:
             parts.append("Examples:\n" + "\n\n".join(_example(s, d) for s, d in
                                                     ((PROCESS_SPEC, PROCESS), (STOCK_SPEC, STOCK), (ODE_SPEC, ODE))))
+    parts += [line for line in (_kind_line(spec),) if line]
     parts.append(f"Description: {spec}\nJSON:")
     return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]
 
@@ -67,5 +87,6 @@ def first_messages(spec: str, profile: Profile) -> list[Message]:
 def repair_message(diagnostics: str, spec: str | None = None) -> Message:
     """The repair turn; it repeats the description, so a small model does not fall back on an example."""
     again = f"\nThe system to model (not an example): {spec}" if spec else ""
+    again += f"\n{_kind_line(spec)}" if spec and _kind_line(spec) else ""
     return Message(role="user", content=f"The validator found these problems in your JSON:\n{diagnostics}\n{again}\n"
                    "Fix them and write the complete corrected JSON again, keeping what was right.")

@@ -87,6 +87,7 @@ class SimJob:
         """Check, compile, run and validate a conceptual model (no LLM involved)."""
         diags = check(model)
         diags += spec_numbers(self.spec, model)
+        diags += _kind_check(self.spec, model)
         artefacts: dict[str, str | bytes] = {}
         try:
             artefacts.update(simc.compile_model(model, **self.paths))
@@ -107,6 +108,19 @@ class SimJob:
         data = model.model_dump(by_alias=True, exclude_defaults=False)
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=list(fixes or []),
                        feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
+
+
+def _kind_check(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
+    """A process model of a description with no entities, queues or servers (or the reverse)."""
+    kind, sure = model.kind, prompts.sure_kind(spec)
+    if sure is None or sure == kind:
+        return []
+    why = ("it speaks of no entities that arrive, queue and are served, but of quantities that change over time: "
+           'write {"kind": "continuous", ...} with stocks and flows, or states with "der"' if sure == "continuous" else
+           'it speaks of entities that arrive, wait and are served: write {"kind": "process", ...} with sources, '
+           "resources and activities")
+    return [Diagnostic(code="kind-mismatch", feature="kind", message=f'this is a "{kind}" model, but the description '
+                       f"needs a \"{sure}\" model: {why}")]
 
 
 def _step_asked_for(spec: str, model: ProcessModel | ContinuousModel, diags: list[Diagnostic]) -> list[Diagnostic]:
