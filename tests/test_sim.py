@@ -706,3 +706,23 @@ def test_a_model_of_the_wrong_kind_is_an_error_and_the_prompt_names_the_kind():
     res = generate("sim", growth, model=ScriptedLLM([json.dumps(MM1)]), max_repairs=0)
     diag = codes(res.diagnostics)["kind-mismatch"]
     assert not res.ok and 'this is a "process" model, but the description needs a "continuous" model' in diag.message
+
+
+def test_a_route_to_a_resource_no_activity_uses_gets_its_service():
+    spec = ("Patients arrive every 6 minutes on average (exponential). One triage nurse sees each for 3 minutes on "
+            "average (exponential). After triage 30% go on to the specialist, who takes 10 minutes on average "
+            "(exponential); the other 70% leave. Simulate 6000 minutes.")
+    reply = variant(MM1, lambda d: (d["sources"][0].update(interarrival={"dist": "exponential", "mean": 6},
+                                                           next=[{"to": "triage", "p": 1}]), d.update(
+        resources=[{"id": "triage", "capacity": 1}, {"id": "specialist", "capacity": 1}],
+        activities=[{"id": "triage", "resource": "triage", "duration": {"dist": "exponential", "mean": 3},
+                     "next": [{"to": "specialist", "p": 0.3}, {"to": "exit", "p": 0.7}]}])))
+    res = generate("sim", spec, model=ScriptedLLM([json.dumps(reply)]))
+    assert res.ok and res.repairs == 0, res.diagnostics
+    acts = {a["id"]: a for a in res.conceptual["activities"]}
+    assert acts["specialist"]["resource"] == "specialist" and acts["specialist"]["duration"]["mean"] == 10
+    used = variant(reply, lambda d: d["activities"][0]["next"].__setitem__(0, {"to": "triage_res", "p": 0.3}))
+    m, fixes = model(used), []
+    from conceptwright.compilers.sim import from_spec
+    from_spec.service_at_unknown_route(spec, m, fixes)  # unknown name, the idle server 'specialist': still certain
+    assert [a.id for a in m.activities] == ["triage", "triage_res"] and m.activities[1].resource == "specialist"

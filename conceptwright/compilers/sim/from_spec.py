@@ -44,12 +44,34 @@ def _dist_named(spec: str, m: re.Match[str]) -> str:
 def _the_missing_time(spec: str, model: ProcessModel) -> tuple[re.Match[str], Distribution] | None:
     """The one duration of the description ("5 minutes on average") that no number of the model
     carries, as a distribution in the description's unit; None unless there is exactly one."""
-    missing = [m for m, per, carried in description_times(spec, model) if not carried and not per]
-    unit = _UNIT_WORD.search(missing[0].group(0)) if len(missing) == 1 else None
-    if unit is None:
+    missing = _durations_no_distribution_has(spec, model)
+    if len(missing) != 1:
         return None
-    m = missing[0]
-    return m, Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=_unit(unit.group(1)))  # type: ignore[arg-type]
+    m, unit = missing[0]
+    return m, Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=unit)  # type: ignore[arg-type]
+
+
+def _durations_no_distribution_has(spec: str, model: ProcessModel) -> list[tuple[re.Match[str], str]]:
+    """The description's durations ("10 minutes", not rates) that are neither the mean of a
+    distribution of the model (in its own unit) nor its horizon or warm-up: with their unit."""
+    dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
+    run_unit = model.run.unit or model.time_unit
+    out = []
+    for m, per, _carried in description_times(spec, model):
+        word = _UNIT_WORD.search(m.group(0))
+        if per or not word:
+            continue
+        unit, x = _unit(word.group(1)), float(m.group(1))
+
+        def near(value: float | None, of: str) -> bool:
+            f = _factor(of, unit)
+            return value is not None and f is not None and abs(value * f - x) <= 1e-9 * max(1.0, x)
+
+        run = model.run
+        if not any(near(d.mean_value(), d.unit or model.time_unit) for d in dists) and not any(
+                near(v, run_unit) for v in (run.horizon, run.warmup, run.horizon - run.warmup)):
+            out.append((m, unit))
+    return out
 
 
 def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
@@ -136,20 +158,27 @@ def merge_numbered_servers(model: ProcessModel) -> list[str]:
 
 
 def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -> None:
-    """A route to a name no element has, and one server resource no activity uses: that name is
-    the missing activity on it. Its duration is the one time of the description no number of the
-    model carries; it leads to exit."""
+    """A route to a name no activity has, that names a resource no activity uses or, with exactly
+    one such server resource, no element at all: that name is the missing activity on it. Its
+    duration is the one time of the description no number of the model carries; it leads to exit."""
     fixes += merge_numbered_servers(model)
     used = {a.resource for a in model.activities}
-    idle = [r for r in model.resources if r.id not in used and not PLACES.search(r.id)]
-    names = {x.id for x in (*model.sources, *model.resources, *model.activities)}
+    idle = [r.id for r in model.resources if r.id not in used and not PLACES.search(r.id)]
+    names = {x.id for x in (*model.sources, *model.activities)}
     unknown = {r.to for e in (*model.sources, *model.activities) for r in e.next if r.to != EXIT and r.to not in names}
-    if len(idle) != 1 or len(unknown) != 1:
+    if len(unknown) != 1:
+        return
+    target = next(iter(unknown))
+    if target in idle:
+        resource = target  # "to": "specialist", the resource: the specialist's service is missing
+    elif len(idle) == 1 and target not in {r.id for r in model.resources}:
+        resource = idle[0]
+    else:
         return
     found = _the_missing_time(spec, model)
     if found is None:
         return
-    (m, duration), target, resource = found, unknown.pop(), idle[0].id
+    m, duration = found
     model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
-    fixes.append(f"'{target}' is no element and no activity uses resource {resource}: added activity {target} on "
+    fixes.append(f"'{target}' is no activity and no activity uses resource {resource}: added activity {target} on "
                  f"{resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")
