@@ -726,3 +726,20 @@ def test_a_route_to_a_resource_no_activity_uses_gets_its_service():
     from conceptwright.compilers.sim import from_spec
     from_spec.service_at_unknown_route(spec, m, fixes)  # unknown name, the idle server 'specialist': still certain
     assert [a.id for a in m.activities] == ["triage", "triage_res"] and m.activities[1].resource == "specialist"
+
+
+def test_modelica_export_renames_modelica_keywords():
+    from evals.sim.run import modelica_parses
+
+    growth = {"kind": "continuous", "name": "model", "time_unit": "day",
+              "parameters": [{"id": "initial", "value": 1000, "unit": "units"}, {"id": "r", "value": 0.02, "unit": "1/day"}],
+              "states": [{"id": "end", "initial": 1000, "der": "r*end + 0*initial"}],
+              "events": [{"when": "end > 2*initial", "stop": True}], "time": {"start": 0, "stop": 60, "dt": 1}}
+    text = compile_modelica(model(growth))
+    assert "model model_ " in text and "parameter Real initial_(" in text and "Real end_(start=1000.0" in text
+    assert "der(end_) = end_*r;" in text and "when end_ - 2*initial_ > 0 then" in text and text.endswith("end model_;\n")
+    try:
+        import modparc  # noqa: F401  (the evals extra)
+    except ImportError:
+        return
+    assert modelica_parses(text) is True

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import sympy as sp
+
 from .continuous import Compiled, analyse
 from .expressions import to_modelica
 from .model import ContinuousModel
@@ -21,9 +23,22 @@ def _unit(text: str | None) -> str:
     return "1" if u == "" else u
 
 
+# Modelica 3 keywords and the built-in ``time``: an id like ``initial`` becomes ``initial_``
+RESERVED = frozenset("""algorithm and annotation block break class connect connector constant constrainedby der
+discrete each else elseif elsewhen encapsulated end enumeration equation expandable extends external false final flow
+for function if import impure in initial inner input loop model not operator or outer output package parameter partial
+protected public pure record redeclare replaceable return stream then time true type when while within""".split())
+
+
 def _name(text: str) -> str:
     name = re.sub(r"\W", "_", text)
-    return name if name[:1].isalpha() else f"M_{name}"
+    name = name if name[:1].isalpha() else f"M_{name}"
+    return name + "_" if name in RESERVED else name
+
+
+def _expr(expr: sp.Basic) -> str:
+    """Modelica text of an expression, its symbols named as in the export (``initial`` -> ``initial_``)."""
+    return to_modelica(expr.xreplace({s: sp.Symbol(_name(s.name)) for s in expr.free_symbols if s.name in RESERVED}))
 
 
 def _attrs(unit: str | None, start: float | None = None) -> str:
@@ -40,22 +55,22 @@ def compile_modelica(model: ContinuousModel, compiled: Compiled | None = None) -
     name = _name(model.name)
     lines = [f'model {name} "compiled by conceptwright; time unit: {model.time_unit}"']
     for p in model.parameters:
-        lines.append(f"  parameter Real {p.id}{_attrs(p.unit)} = {float(p.value)!r};")
+        lines.append(f"  parameter Real {_name(p.id)}{_attrs(p.unit)} = {float(p.value)!r};")
     for s in model.state_vars():
-        lines.append(f"  Real {s.id}{_attrs(s.unit, s.initial)};")
+        lines.append(f"  Real {_name(s.id)}{_attrs(s.unit, s.initial)};")
     kinds = {f.id: ("flow", f.unit) for f in model.flows} | {a.id: ("auxiliary", a.unit) for a in model.auxiliaries}
     for n, _ in c.algebraic:
-        lines.append(f'  Real {n}{_attrs(kinds[n][1])} "{kinds[n][0]}";')
+        lines.append(f'  Real {_name(n)}{_attrs(kinds[n][1])} "{kinds[n][0]}";')
     lines.append("equation")
     for n, expr in c.algebraic:
-        lines.append(f"  {n} = {to_modelica(expr)};")
+        lines.append(f"  {_name(n)} = {_expr(expr)};")
     for s, expr in c.derivatives.items():
-        lines.append(f"  der({s}) = {to_modelica(expr)};")
+        lines.append(f"  der({_name(s)}) = {_expr(expr)};")
     for (text, g, direction), sets, ev in zip(c.events, c.resets, model.events):
-        cond = f"{to_modelica(g)} {'>' if direction > 0 else '<'} 0"
+        cond = f"{_expr(g)} {'>' if direction > 0 else '<'} 0"
         lines.append(f"  when {cond} then  // {text}")
         for var, expr in sets:
-            lines.append(f"    reinit({var}, {to_modelica(expr)});")
+            lines.append(f"    reinit({_name(var)}, {_expr(expr)});")
         if ev.stop:
             lines.append(f'    terminate("{text}");')
         lines.append("  end when;")
