@@ -74,6 +74,18 @@ def _durations_no_distribution_has(spec: str, model: ProcessModel) -> list[tuple
     return out
 
 
+def _add_service(spec: str, model: ProcessModel, target: str, resource: str, fixes: list[str], why: str) -> bool:
+    """Add activity ``target`` on ``resource`` with the one missing time of the description, then exit."""
+    found = _the_missing_time(spec, model)
+    if found is None:
+        return False
+    m, duration = found
+    model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
+    fixes.append(f"{why}: added activity {target} on {resource} with the description's \"{m.group(0).strip()}\" "
+                 f"({duration.dist}), then exit")
+    return True
+
+
 def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """The small-model pattern "queue (no time, on R) -> 'agent'" where no activity has the name
     'agent': 'agent' is the service on the resource named like it, else on R (or the only resource). Its duration is the one time of
@@ -88,14 +100,9 @@ def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> Non
         resource = a.resource or (model.resources[0].id if len(model.resources) == 1 else None)
     if target in names or target == EXIT or resource is None or a.resource not in (None, resource):
         return
-    found = _the_missing_time(spec, model)
-    if found is None:
-        return
-    m, duration = found
-    model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
-    fixes.append(f"{a.id} (no time) goes to '{target}', like resource {resource}, which no activity is: added activity "
-                 f"{target} on {resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")
-    fixes += drop_queue_activities(model)
+    if _add_service(spec, model, target, resource, fixes, f"{a.id} (no time) goes to '{target}', like resource "
+                    f"{resource}, which no activity is"):
+        fixes += drop_queue_activities(model)
 
 
 def _factor(unit: str, to: str) -> float | None:
@@ -175,10 +182,5 @@ def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -
         resource = idle[0]
     else:
         return
-    found = _the_missing_time(spec, model)
-    if found is None:
-        return
-    m, duration = found
-    model.activities.append(Activity(id=target, resource=resource, duration=duration, next=[Route(to=EXIT, p=1.0)]))
-    fixes.append(f"'{target}' is no activity and no activity uses resource {resource}: added activity {target} on "
-                 f"{resource} with the description's \"{m.group(0).strip()}\" ({duration.dist}), then exit")
+    _add_service(spec, model, target, resource, fixes, f"'{target}' is no activity and no activity uses resource "
+                 f"{resource}")
