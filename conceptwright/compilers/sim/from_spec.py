@@ -51,27 +51,33 @@ def _the_missing_time(spec: str, model: ProcessModel) -> tuple[re.Match[str], Di
     return m, Distribution(dist=_dist_named(spec, m), mean=float(m.group(1)), unit=unit)  # type: ignore[arg-type]
 
 
-def _durations_no_distribution_has(spec: str, model: ProcessModel) -> list[tuple[re.Match[str], str]]:
-    """The description's durations ("10 minutes", not rates) that are neither the mean of a
-    distribution of the model (in its own unit) nor its horizon or warm-up: with their unit."""
-    dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
-    run_unit = model.run.unit or model.time_unit
+def _dists(model: ProcessModel) -> list[Distribution]:
+    return [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
+
+
+def _is(value: float | None, of: str, x: float, unit: str) -> bool:
+    """``value`` (in unit ``of``) is ``x`` in ``unit``."""
+    f = _factor(of, unit)
+    return value is not None and f is not None and abs(value * f - x) <= 1e-9 * max(1.0, x)
+
+
+def _described_durations(spec: str, model: ProcessModel) -> list[tuple[re.Match[str], str, float]]:
+    """The description's durations ("90 seconds", not rates): match, unit, number."""
     out = []
     for m, per, _carried in description_times(spec, model):
         word = _UNIT_WORD.search(m.group(0))
-        if per or not word:
-            continue
-        unit, x = _unit(word.group(1)), float(m.group(1))
-
-        def near(value: float | None, of: str) -> bool:
-            f = _factor(of, unit)
-            return value is not None and f is not None and abs(value * f - x) <= 1e-9 * max(1.0, x)
-
-        run = model.run
-        if not any(near(d.mean_value(), d.unit or model.time_unit) for d in dists) and not any(
-                near(v, run_unit) for v in (run.horizon, run.warmup, run.horizon - run.warmup)):
-            out.append((m, unit))
+        if not per and word:
+            out.append((m, _unit(word.group(1)), float(m.group(1))))
     return out
+
+
+def _durations_no_distribution_has(spec: str, model: ProcessModel) -> list[tuple[re.Match[str], str]]:
+    """The description's durations ("10 minutes", not rates) that are neither the mean of a
+    distribution of the model (in its own unit) nor its horizon or warm-up: with their unit."""
+    run, run_unit = model.run, model.run.unit or model.time_unit
+    return [(m, unit) for m, unit, x in _described_durations(spec, model)
+            if not any(_is(d.mean_value(), d.unit or model.time_unit, x, unit) for d in _dists(model))
+            and not any(_is(v, run_unit, x, unit) for v in (run.horizon, run.warmup, run.horizon - run.warmup))]
 
 
 def _add_service(spec: str, model: ProcessModel, target: str, resource: str, fixes: list[str], why: str) -> bool:
@@ -116,21 +122,10 @@ def duration_units(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """"takes exactly 90 seconds" written as {"mean": 90} in a model counted in minutes: the
     duration keeps the description's unit ({"mean": 90, "unit": "s"}), when no duration or
     interarrival already has 90 seconds in its own unit."""
-    dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
-    for m, per, _carried in description_times(spec, model):
-        word = _UNIT_WORD.search(m.group(0))
-        if per or not word:
-            continue
-        unit, x = _unit(word.group(1)), float(m.group(1))
-        if _factor(unit, model.time_unit) in (None, 1.0):
-            continue
-
-        def has(d: Distribution) -> bool:  # this duration is x in the description's unit
-            f = _factor(d.unit or model.time_unit, unit)
-            mean = d.mean_value()
-            return f is not None and mean is not None and abs(mean * f - x) <= 1e-9 * x
-
-        if any(has(d) for d in dists):
+    dists = _dists(model)
+    for m, unit, x in _described_durations(spec, model):
+        if _factor(unit, model.time_unit) in (None, 1.0) or any(
+                _is(d.mean_value(), d.unit or model.time_unit, x, unit) for d in dists):
             continue
         for d in dists:
             if d.mean == x and d.unit in (None, model.time_unit):

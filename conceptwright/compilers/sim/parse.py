@@ -326,6 +326,8 @@ def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
         tu = parse_unit(model.time_unit)
     except UnitError:
         return fixes
+    if tu is None:
+        return fixes
     items = [(f"flow {f.id}", f.rate, f.unit) for f in model.flows]
     items += [(f"the derivative of {x.id}", x.der, f"({x.unit})/({model.time_unit})" if x.unit else None)
               for x in model.states]
@@ -338,7 +340,7 @@ def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
         if expr.could_extract_minus_sign():
             expr = -expr
         names = sorted(str(x) for x in expr.free_symbols)
-        if tu is None or fu is None or expr.func.__name__ != "Mul" or len(expr.args) != 2 or len(names) != 2:
+        if fu is None or expr.func.__name__ != "Mul" or len(expr.args) != 2 or len(names) != 2:
             continue
         k = next((n for n in names if n in params), None)
         x = next((n for n in names if n in amounts and n != k), None)
