@@ -1,4 +1,4 @@
-"""Command line: ``conceptwright generate TARGET ...``.
+"""Command line: ``conceptwright generate TARGET ...`` and ``conceptwright doctor``.
 
 Exit codes: 0 a valid artefact was written; 2 none passed, the best attempt was written
 and what is wrong is printed; 1 bad arguments or unreadable input (one line, no traceback).
@@ -25,6 +25,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="conceptwright", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("doctor", help="check this installation: versions, CPU, embedded model, Graphviz, CAD worker")
     gen = sub.add_parser("generate", help="generate an artefact from a description")
     tsub = gen.add_subparsers(dest="target", required=True, parser_class=_Parser)
     for name in sorted(available()):
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (1)
         return int(exc.code or 0)
+    if args.command == "doctor":
+        from .doctor import main as doctor
+
+        return doctor()
     try:
         if args.spec_file:
             try:

@@ -1,4 +1,4 @@
-"""python -m evals xmi|cad|sim --model MODEL [...]  (and `bench-xmi` for the scale benchmark)."""
+"""python -m evals xmi|cad|sim --model MODEL [...]  (and `bench-xmi`, `bench-llama` benchmarks)."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench-xmi", help="scale benchmark: compile+validate+serialise N objects")
     b.add_argument("--sizes", default="100,1000,10000,100000")
     b.add_argument("--out", help="markdown report (default evals/reports/bench-xmi.md)")
+    ll = sub.add_parser("bench-llama", help="local GGUF speed with llama.cpp's extra buffer types on and off")
+    ll.add_argument("--models", default="smollm2", help="comma-separated model strings (local GGUF)")
+    ll.add_argument("--prompt-tokens", type=int, default=400)
+    ll.add_argument("--gen-tokens", type=int, default=64)
+    ll.add_argument("--repeats", type=int, default=3)
+    ll.add_argument("--rounds", type=int, default=2)
+    ll.add_argument("--threads", type=int, default=2)
+    ll.add_argument("--out", help="markdown report (default evals/reports/bench-llama.md)")
     args = p.parse_args(argv)
     if args.suite == "xmi":
         from .xmi.run import main as run
@@ -39,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         from .cad.run import main as run
     elif args.suite == "sim":
         from .sim.run import main as run
+    elif args.suite == "bench-llama":
+        from .llm.bench import main as run
     else:
         from .xmi.bench import main as run
     return run(args)

@@ -136,7 +136,7 @@ def test_resolve_wraps_langchain_chat_model_and_passes_backends_through() -> Non
 def smollm2() -> LlamaCppBackend:
     # one thread: the model is tiny, and spinning llama.cpp threads on a busy machine are slow
     backend = LlamaCppBackend(smollm2_path(), name="smollm2", n_ctx=512, n_threads=1)
-    backend.llama  # load once for the module
+    backend.load()  # load once for the module
     return backend
 
 

@@ -1,22 +1,25 @@
 """llama-cpp-python backend (GGUF files), with JSON-schema constrained decoding.
 
+The model runs in a worker process, so a crash of llama.cpp is an ``LLMError`` naming the
+model and the signal, not a dead caller; weights avoid llama.cpp's AMX kernel where the CPU
+has AMX (``cpu.py``).
+
 The grammar is built here from the schema and passed explicitly, so a schema that cannot
 become a grammar raises instead of silently decoding unconstrained JSON (what
 ``response_format={"type": "json_object", "schema": ...}`` does on conversion failure).
 """
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import json
 import os
-import threading
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import cpu
 from .base import Completion, LLMError, Message, Usage
+from .llama_worker import LlamaWorker, WorkerConfig, worker_for
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -52,34 +55,13 @@ def check_grammar_schema(schema: Any, where: str = "#") -> None:
             check_grammar_schema(value, f"{where}/{i}")
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, n_ctx: int, n_threads: int, seed: int) -> Any:
-    from llama_cpp import Llama
-
-    # n_threads_batch (prompt processing) defaults to every CPU; tie it to n_threads so the
-    # thread setting holds for the whole call (spinning batch threads on a busy machine
-    # made a 30-token prompt take seconds instead of ~0.2 s)
-    return Llama(
-        model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, seed=seed, verbose=False
-    )
-
-
-@atexit.register
-def _free_models() -> None:
-    """Drop cached models while llama_cpp is still importable: a Llama freed during
-    interpreter teardown prints "Exception ignored in Llama.__del__" tracebacks."""
-    _load.cache_clear()
-
-
-@lru_cache(maxsize=32)
-def _grammar(schema_json: str) -> Any:
-    from llama_cpp.llama_grammar import LlamaGrammar
-
-    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
-
-
 class LlamaCppBackend:
-    """A local GGUF model run in-process by llama-cpp-python."""
+    """A local GGUF model run by llama-cpp-python in a worker process (see ``llama_worker``).
+
+    ``extra_buffers``: load weights into llama.cpp's extra buffer types (AMX, repack);
+    ``None`` decides from the CPU (off where it has AMX, see ``cpu.extra_buffers``).
+    ``timeout_s``: the longest one call may take before the model process is stopped.
+    """
 
     provider = "llama_cpp"
 
@@ -91,6 +73,8 @@ class LlamaCppBackend:
         n_ctx: int | None = None,
         n_threads: int | None = None,
         seed: int = 0,
+        extra_buffers: bool | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
@@ -99,14 +83,28 @@ class LlamaCppBackend:
         self.n_ctx = n_ctx or int(os.environ.get("CONCEPTWRIGHT_N_CTX", "8192"))
         self.n_threads = n_threads or int(os.environ.get("CONCEPTWRIGHT_THREADS", str(os.cpu_count() or 2)))
         self.seed = seed
-        self._lock = threading.Lock()
+        self.extra_buffers, self.extra_buffers_reason = cpu.extra_buffers(extra_buffers)
+        self.timeout_s = timeout_s
 
     @property
-    def llama(self) -> Any:
-        try:
-            return _load(str(self.path), self.n_ctx, self.n_threads, self.seed)
-        except Exception as exc:  # llama.cpp raises ValueError on a bad file
-            raise LLMError(f"could not load GGUF model {self.path}: {exc}") from exc
+    def config(self) -> WorkerConfig:
+        return WorkerConfig(path=str(self.path.resolve()), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                            seed=self.seed, extra_buffers=self.extra_buffers)
+
+    @property
+    def worker(self) -> LlamaWorker:
+        return worker_for(self.config, self.name)
+
+    def load(self) -> dict[str, Any]:
+        """Load the model now (it is loaded on first use anyway); returns what llama.cpp reports."""
+        return self.worker.start(self.timeout_s)
+
+    def bench(self, prompt_tokens: int = 200, gen_tokens: int = 32) -> dict[str, float]:
+        """Prompt and generation speed (tokens per second) of one batched decode and greedy steps."""
+        r = self.worker.request({"op": "bench", "prompt_tokens": prompt_tokens, "gen_tokens": gen_tokens},
+                                timeout_s=self.timeout_s, doing="decoding a benchmark prompt of")
+        return {"prompt_tokens": r["prompt_tokens"], "prompt_tok_s": r["prompt_tokens"] / max(r["prompt_s"], 1e-9),
+                "gen_tokens": r["gen_tokens"], "gen_tok_s": r["gen_tokens"] / max(r["gen_s"], 1e-9)}
 
     def complete(
         self,
@@ -116,27 +114,25 @@ class LlamaCppBackend:
         max_tokens: int | None = None,
         temperature: float = 0.0,
     ) -> Completion:
-        grammar = None
+        schema_json = None
         if schema is not None:
             check_grammar_schema(schema)
-            grammar = _grammar(json.dumps(schema, sort_keys=False))
-        llama = self.llama
+            schema_json = json.dumps(schema, sort_keys=False)
         prompt_budget = self.n_ctx - (max_tokens or 0)
         start = time.perf_counter()
-        with self._lock:  # a Llama object is not thread-safe
-            llama.reset()
-            llama.set_seed(self.seed)
-            try:
-                out = llama.create_chat_completion(
-                    messages=[m.model_dump() for m in messages],
-                    grammar=grammar,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    seed=self.seed,
-                )
-            except ValueError as exc:  # e.g. prompt longer than the context window
-                raise LLMError(f"{self.name}: {exc} (context window {self.n_ctx}, prompt budget {prompt_budget})") from exc
+        reply = self.worker.request(
+            {"op": "complete", "messages": [m.model_dump() for m in messages], "schema_json": schema_json,
+             "max_tokens": max_tokens, "temperature": temperature, "seed": self.seed},
+            timeout_s=self.timeout_s, doing="decoding with",
+        )
         latency = time.perf_counter() - start
+        if not reply["ok"]:
+            if reply["kind"] == "grammar":
+                raise ValueError(f"{self.name}: {reply['error']}")
+            if reply["kind"] == "context":
+                raise LLMError(f"{self.name}: {reply['error']} (context window {self.n_ctx}, prompt budget {prompt_budget})")
+            raise LLMError(f"{self.name}: {reply['error']}")
+        out = reply["out"]
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         return Completion(
@@ -145,5 +141,5 @@ class LlamaCppBackend:
             latency_s=latency,
             model=self.name,
             finish_reason=choice.get("finish_reason"),
-            constrained=grammar is not None,
+            constrained=schema_json is not None,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,12 @@ class XmiTarget:
         if getattr(args, "diagram", None) and isinstance(dot, str):
             path = Path(args.diagram)
             fmt = path.suffix.lstrip(".").lower()
-            path.write_bytes(dot.encode() if fmt == "dot" else render(dot, fmt if fmt in ("svg", "png") else "svg"))
-            written.append(path)
+            try:
+                data = dot.encode() if fmt == "dot" else render(dot, fmt if fmt in ("svg", "png") else "svg")
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # the XMI stands without its picture
+                print(f"conceptwright: warning: diagram {path} not written: {exc}", file=sys.stderr)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                written.append(path)
         return written

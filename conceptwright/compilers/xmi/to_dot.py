@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 
 import graphviz
 
@@ -42,9 +45,12 @@ def to_dot(model: InstanceModel, mm: Metamodel) -> str:
 
 
 def renderer() -> list[str] | None:
-    """The Graphviz command available: system ``dot``, else the pip ``graphviz-pure``."""
+    """The Graphviz command available: system ``dot``, else the pip ``graphviz-pure``, looked
+    up on PATH and then beside the running interpreter (a venv's ``bin/`` that is not on PATH
+    when ``.venv/bin/conceptwright`` runs without activating the venv)."""
+    here = [str(Path(sys.executable).parent), sysconfig.get_path("scripts")]
     for exe in ("dot", "graphviz-pure"):
-        path = shutil.which(exe)
+        path = shutil.which(exe) or next((p for d in here if (p := shutil.which(exe, path=d))), None)
         if path:
             return [path]
     return None

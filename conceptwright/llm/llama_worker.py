@@ -1,0 +1,314 @@
+"""The process a local GGUF model runs in.
+
+llama.cpp is C++: a bad kernel (the AMX crash), an abort on a broken file or the OOM killer
+ends the process it runs in. So the model is loaded and decoded in a child process
+(a fresh ``python`` running ``_main`` below) that serves requests over a pipe; when it
+dies, the parent raises an ``LLMError`` that names the model, the signal and what it was
+doing, instead of dying silently with exit 139. The child is a fresh interpreter (no fork,
+no re-import of the caller's ``__main__``), ignores Ctrl-C (the parent decides), and exits
+when the parent goes away (its pipe closes).
+
+Protocol: pickled dicts over ``multiprocessing.connection.Connection`` on two pipes. The
+first message from the child is the load result; then one reply per request.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .base import LLMError
+
+
+class WorkerConfig(BaseModel, frozen=True):
+    """How the model is loaded; equal configs share one worker process."""
+
+    path: str
+    n_ctx: int
+    n_threads: int
+    seed: int = 0
+    extra_buffers: bool = True
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def load_llama(config: WorkerConfig) -> tuple[Any, dict[str, Any]]:
+    """Load the GGUF in this process; returns the Llama and what was decided (for doctor)."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as low
+
+    info: dict[str, Any] = {"llama_cpp_version": getattr(llama_cpp, "__version__", "?"),
+                            "extra_buffers": config.extra_buffers, "n_ubatch": 512}
+    fields = {name for name, *_ in low.llama_model_params._fields_}
+    kwargs: dict[str, Any] = {}
+    original = low.llama_model_default_params
+    if not config.extra_buffers:
+        if "use_extra_bufts" in fields:
+            def default_params() -> Any:
+                params = original()
+                params.use_extra_bufts = False
+                return params
+            low.llama_model_default_params = default_params  # read once by Llama.__init__
+        else:  # an old llama-cpp-python: one token per micro-batch never reaches the AMX kernel
+            kwargs["n_ubatch"] = 1
+            info["n_ubatch"] = 1
+    try:
+        llama = llama_cpp.Llama(
+            model_path=config.path, n_ctx=config.n_ctx, n_threads=config.n_threads,
+            # prompt threads follow n_threads: spinning batch threads on a busy machine are slow
+            n_threads_batch=config.n_threads, seed=config.seed, verbose=False, **kwargs,
+        )
+    finally:
+        low.llama_model_default_params = original
+    info["system_info"] = low.llama_print_system_info().decode(errors="replace").strip()
+    return llama, info
+
+
+def _complete(llama: Any, req: dict[str, Any], grammars: dict[str, Any]) -> dict[str, Any]:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    grammar = None
+    if req.get("schema_json"):
+        key = req["schema_json"]
+        if key not in grammars:
+            try:
+                grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+            except Exception as exc:
+                return {"ok": False, "kind": "grammar", "error": f"the schema cannot become a grammar: {exc}"}
+        grammar = grammars[key]
+    llama.reset()
+    llama.set_seed(req["seed"])
+    try:
+        out = llama.create_chat_completion(
+            messages=req["messages"], grammar=grammar, max_tokens=req.get("max_tokens"),
+            temperature=req.get("temperature", 0.0), seed=req["seed"],
+        )
+    except ValueError as exc:  # e.g. the prompt is longer than the context window
+        return {"ok": False, "kind": "context", "error": str(exc)}
+    return {"ok": True, "out": out}
+
+
+def _bench(llama: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """Time a prompt of ``prompt_tokens`` tokens (one batched decode) and ``gen_tokens`` greedy steps."""
+    words = ("the model reads a long description of a library with books writers and members " * 64).split()
+    tokens = llama.tokenize(" ".join(words).encode(), add_bos=True)[: req["prompt_tokens"]]
+    llama.reset()
+    start = time.perf_counter()
+    llama.eval(tokens)
+    prompt_s = time.perf_counter() - start
+    start = time.perf_counter()
+    n = 0
+    for n, _ in enumerate(llama.generate([], temp=0.0, reset=False), start=1):
+        if n >= req["gen_tokens"]:
+            break
+    gen_s = time.perf_counter() - start
+    return {"ok": True, "prompt_tokens": len(tokens), "prompt_s": prompt_s, "gen_tokens": n, "gen_s": gen_s}
+
+
+def serve(conn_in: Connection, conn_out: Connection, config: WorkerConfig) -> None:
+    """The child's loop: load, report, then answer requests until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        llama, info = load_llama(config)
+    except Exception as exc:  # llama.cpp raises ValueError on a bad file
+        conn_out.send({"ok": False, "kind": "load", "error": str(exc) or type(exc).__name__})
+        return
+    conn_out.send({"ok": True, "info": info})
+    grammars: dict[str, Any] = {}
+    while True:
+        try:
+            req = conn_in.recv()
+        except (EOFError, OSError):
+            return
+        if req is None:
+            return
+        try:
+            if req["op"] == "complete":
+                reply = _complete(llama, req, grammars)
+            elif req["op"] == "bench":
+                reply = _bench(llama, req)
+            else:
+                reply = {"ok": False, "kind": "protocol", "error": f"unknown request {req['op']!r}"}
+        except Exception as exc:  # a Python error in llama-cpp-python: report it, keep serving
+            reply = {"ok": False, "kind": "other", "error": f"{type(exc).__name__}: {exc}"}
+        conn_out.send(reply)
+
+
+def _main(argv: list[str]) -> None:
+    read_fd, write_fd = int(argv[0]), int(argv[1])
+    config = WorkerConfig.model_validate_json(argv[2])
+    serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), config)
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def describe_exit(code: int | None) -> str:
+    """'signal SIGSEGV' for a negative return code, else 'exit code N'."""
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+# the child imports this very copy of conceptwright (a working tree or site-packages), wherever it runs
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from conceptwright.llm.llama_worker import _main; _main(sys.argv[2:])"
+
+
+class LlamaWorker:
+    """One child process holding one loaded model; requests are serialised by a lock."""
+
+    def __init__(self, config: WorkerConfig, name: str) -> None:
+        self.config = config
+        self.name = name
+        self.info: dict[str, Any] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stderr = tempfile.TemporaryFile()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """Start the child and wait until the model is loaded; returns the load info."""
+        with self._lock:
+            if self.alive:
+                return self.info
+            return self._start(timeout_s)
+
+    def _start(self, timeout_s: float | None) -> dict[str, Any]:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self._stderr.seek(0)
+        self._stderr.truncate()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, _PACKAGE_ROOT, str(to_child_r), str(from_child_w),
+                 self.config.model_dump_json()],
+                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=self._stderr, start_new_session=True,  # Ctrl-C goes to us, not to the model
+            )
+        except OSError as exc:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            raise LLMError(f"{self.name}: cannot start the model process: {exc}") from None
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send = Connection(to_child_w, readable=False)
+        self._recv = Connection(from_child_r, writable=False)
+        reply = self._wait(timeout_s, "loading")
+        if not reply.get("ok"):
+            self._stop()
+            raise LLMError(f"could not load GGUF model {self.config.path}: {reply.get('error')}")
+        self.info = reply["info"]
+        return self.info
+
+    def request(self, req: dict[str, Any], *, timeout_s: float | None = None, doing: str = "decoding") -> dict[str, Any]:
+        """Send one request and wait for its reply; a dead or silent child is an LLMError."""
+        with self._lock:
+            if not self.alive:
+                if self._proc is not None:  # it died while idle: say so once, then start afresh next time
+                    self._dead(doing)
+                self._start(None)
+            try:
+                self._send.send(req)
+            except (BrokenPipeError, OSError):
+                self._dead(doing)
+            return self._wait(timeout_s, doing)
+
+    def _wait(self, timeout_s: float | None, doing: str) -> dict[str, Any]:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                if self._recv.poll(0.2):
+                    return self._recv.recv()
+            except (EOFError, OSError):
+                self._dead(doing)
+            if self._proc is None or self._proc.poll() is not None:
+                self._dead(doing)
+            if deadline is not None and time.monotonic() > deadline:
+                self._stop()
+                raise LLMError(f"{self.name}: no answer within {timeout_s:.0f} s while {doing}; the model process was stopped")
+
+    def _dead(self, doing: str) -> None:
+        proc, code = self._proc, None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # its pipe broke but it lives on: stop it
+                code = None
+        self._stop()
+        self._stderr.seek(0)
+        lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
+        last = f"; it said: {lines[-1].strip()[:200]}" if lines else ""
+        raise LLMError(
+            f"{self.name}: the model process died with {describe_exit(code)} while {doing} "
+            f"{Path(self.config.path).name}{last} (run 'conceptwright doctor')"
+        )
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        for conn in (getattr(self, "_send", None), getattr(self, "_recv", None)):
+            if conn is not None:
+                conn.close()
+        self._send = self._recv = None  # type: ignore[assignment]
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        """Ask the child to exit (it also exits when this process does)."""
+        with self._lock:
+            if self.alive:
+                try:
+                    self._send.send(None)
+                    self._proc.wait(timeout=5)  # type: ignore[union-attr]
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            self._stop()
+
+
+_WORKERS: dict[WorkerConfig, LlamaWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def worker_for(config: WorkerConfig, name: str) -> LlamaWorker:
+    """The one worker of this process for ``config`` (a model is loaded once, whatever the backends)."""
+    with _WORKERS_LOCK:
+        worker = _WORKERS.get(config)
+        if worker is None:
+            worker = _WORKERS[config] = LlamaWorker(config, name)
+        return worker
+
+
+@atexit.register
+def close_all() -> None:
+    """Stop every worker of this process."""
+    with _WORKERS_LOCK:
+        workers = list(_WORKERS.values())
+        _WORKERS.clear()
+    for worker in workers:
+        worker.close()
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
