@@ -48,7 +48,7 @@ def _model(prompt_tokens: int) -> tuple[str, str]:
     info = backend.load()
     speed = backend.bench(prompt_tokens=prompt_tokens, gen_tokens=16)
     backend.worker.close()
-    buffers = f"extra buffer types {'on' if backend.extra_buffers else 'off'} ({backend.extra_buffers_reason})"
+    buffers = f"extra buffer types {'on' if info['extra_buffers'] else 'off'} ({info['extra_buffers_reason']})"
     if info.get("n_ubatch") == 1:
         buffers += ", one token per micro-batch (this llama-cpp-python has no use_extra_bufts)"
     cpu = f"llama.cpp {info.get('llama_cpp_version')} sees: {_cpu_features(info)}; {buffers}"

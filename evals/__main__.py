@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ll.add_argument("--repeats", type=int, default=3)
     ll.add_argument("--rounds", type=int, default=2)
     ll.add_argument("--threads", type=int, default=2)
+    ll.add_argument("--call-prompt", type=int, default=1200, help="prompt tokens of the typical call (time column)")
+    ll.add_argument("--call-gen", type=int, default=400, help="generated tokens of the typical call")
     ll.add_argument("--out", help="markdown report (default evals/reports/bench-llama.md)")
     args = p.parse_args(argv)
     if args.suite == "xmi":

@@ -44,6 +44,14 @@ def test_extra_buffers_stay_on_without_amx(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv(cpu.ENV, raising=False)
     assert cpu.extra_buffers(flags=frozenset({"avx2", "avx512f", "avx512_vnni"}))[0] is True
     assert cpu.extra_buffers(flags=frozenset())[0] is True
+    assert cpu.extra_buffers(flags=frozenset(), system_info="CPU : AVX2 = 1 | AMX_INT8 = 0 | REPACK = 1 |")[0] is True
+
+
+def test_extra_buffers_off_where_llama_cpp_was_built_with_amx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A VM can hide the CPU flag; a llama.cpp CPU backend with AMX_INT8 only loads on an AMX CPU."""
+    monkeypatch.delenv(cpu.ENV, raising=False)
+    on, why = cpu.extra_buffers(flags=frozenset({"avx2"}), system_info="CPU : AVX2 = 1 | AMX_INT8 = 1 |")
+    assert on is False and "built with AMX_INT8" in why
 
 
 def test_extra_buffers_override_by_argument_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +67,8 @@ def test_extra_buffers_override_by_argument_and_environment(monkeypatch: pytest.
         cpu.extra_buffers(flags=amx)
     monkeypatch.setenv(cpu.ENV, "off")
     assert LlamaCppBackend(smollm2_path()).extra_buffers is False
+    monkeypatch.setenv(cpu.ENV, "auto")
+    assert LlamaCppBackend(smollm2_path()).extra_buffers is None  # the worker decides from CPU and build
     assert LlamaCppBackend(smollm2_path(), extra_buffers=True).config.extra_buffers is True
 
 
@@ -97,7 +107,8 @@ def backend() -> LlamaCppBackend:
 
 def test_worker_decodes_several_hundred_tokens_and_reports_what_llama_cpp_sees(backend: LlamaCppBackend) -> None:
     info = backend.load()
-    assert "CPU" in info["system_info"] and info["extra_buffers"] is backend.extra_buffers
+    assert "CPU" in info["system_info"]
+    assert info["extra_buffers"] is cpu.extra_buffers(backend.extra_buffers, system_info=info["system_info"])[0]
     out = backend.complete([LONG], max_tokens=4)
     assert out.usage.input_tokens > 400 and 0 < out.usage.output_tokens <= 4
     assert backend.worker.pid != os.getpid() and backend.worker.alive

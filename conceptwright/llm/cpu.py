@@ -45,8 +45,8 @@ def amx_flags(flags: frozenset[str] | None = None) -> list[str]:
     return sorted(AMX_FLAGS & (cpu_flags() if flags is None else flags))
 
 
-def extra_buffers(explicit: bool | None = None, flags: frozenset[str] | None = None) -> tuple[bool, str]:
-    """Whether to load weights into extra buffer types, and why (a short phrase for doctor and traces)."""
+def requested(explicit: bool | None = None) -> tuple[bool | None, str]:
+    """The setting asked for: the argument, else ``CONCEPTWRIGHT_LLAMA_EXTRA_BUFFERS``; ``None`` is auto."""
     if explicit is not None:
         return explicit, "set by the backend argument"
     setting = os.environ.get(ENV, "auto").strip().lower()
@@ -56,7 +56,23 @@ def extra_buffers(explicit: bool | None = None, flags: frozenset[str] | None = N
         return False, f"{ENV}={setting}"
     if setting not in ("", "auto"):
         raise LLMError(f"{ENV} must be on, off or auto, not '{setting}'")
+    return None, "auto"
+
+
+def extra_buffers(
+    explicit: bool | None = None, flags: frozenset[str] | None = None, system_info: str = ""
+) -> tuple[bool, str]:
+    """Whether to load weights into extra buffer types, and why (a short phrase for doctor and traces).
+
+    Auto: off where the CPU reports AMX or llama.cpp's CPU backend was built with it
+    (``AMX_INT8 = 1`` in ``llama_print_system_info``; a VM may hide the CPU flag), on elsewhere.
+    """
+    choice, why = requested(explicit)
+    if choice is not None:
+        return choice, why
     amx = amx_flags(flags)
+    if "AMX_INT8 = 1" in system_info:
+        amx.append("llama.cpp built with AMX_INT8")
     if amx:
-        return False, f"off: the CPU has AMX ({', '.join(amx)}), whose llama.cpp kernel crashes on batched decode"
-    return True, "on: the CPU has no AMX"
+        return False, f"off: AMX ({', '.join(amx)}), whose llama.cpp kernel crashes on batched decode"
+    return True, "on: no AMX in the CPU or in llama.cpp"

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from . import cpu
 from .base import LLMError
 
 
@@ -37,7 +38,7 @@ class WorkerConfig(BaseModel, frozen=True):
     n_ctx: int
     n_threads: int
     seed: int = 0
-    extra_buffers: bool = True
+    extra_buffers: bool | None = None  # None: decided here from the CPU and the llama.cpp build
 
 
 # --------------------------------------------------------------------------- child side
@@ -48,12 +49,14 @@ def load_llama(config: WorkerConfig) -> tuple[Any, dict[str, Any]]:
     import llama_cpp
     import llama_cpp.llama_cpp as low
 
-    info: dict[str, Any] = {"llama_cpp_version": getattr(llama_cpp, "__version__", "?"),
-                            "extra_buffers": config.extra_buffers, "n_ubatch": 512}
+    system_info = low.llama_print_system_info().decode(errors="replace").strip()
+    use_extra, why = cpu.extra_buffers(config.extra_buffers, system_info=system_info)
+    info: dict[str, Any] = {"llama_cpp_version": getattr(llama_cpp, "__version__", "?"), "system_info": system_info,
+                            "extra_buffers": use_extra, "extra_buffers_reason": why, "n_ubatch": 512}
     fields = {name for name, *_ in low.llama_model_params._fields_}
     kwargs: dict[str, Any] = {}
     original = low.llama_model_default_params
-    if not config.extra_buffers:
+    if not use_extra:
         if "use_extra_bufts" in fields:
             def default_params() -> Any:
                 params = original()
@@ -71,7 +74,6 @@ def load_llama(config: WorkerConfig) -> tuple[Any, dict[str, Any]]:
         )
     finally:
         low.llama_model_default_params = original
-    info["system_info"] = low.llama_print_system_info().decode(errors="replace").strip()
     return llama, info
 
 

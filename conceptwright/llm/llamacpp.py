@@ -59,7 +59,8 @@ class LlamaCppBackend:
     """A local GGUF model run by llama-cpp-python in a worker process (see ``llama_worker``).
 
     ``extra_buffers``: load weights into llama.cpp's extra buffer types (AMX, repack);
-    ``None`` decides from the CPU (off where it has AMX, see ``cpu.extra_buffers``).
+    ``None`` reads ``CONCEPTWRIGHT_LLAMA_EXTRA_BUFFERS``, else decides from the CPU and the
+    llama.cpp build (off where either has AMX, see ``cpu.extra_buffers``).
     ``timeout_s``: the longest one call may take before the model process is stopped.
     """
 
@@ -83,7 +84,7 @@ class LlamaCppBackend:
         self.n_ctx = n_ctx or int(os.environ.get("CONCEPTWRIGHT_N_CTX", "8192"))
         self.n_threads = n_threads or int(os.environ.get("CONCEPTWRIGHT_THREADS", str(os.cpu_count() or 2)))
         self.seed = seed
-        self.extra_buffers, self.extra_buffers_reason = cpu.extra_buffers(extra_buffers)
+        self.extra_buffers = cpu.requested(extra_buffers)[0]  # None: decided by the worker
         self.timeout_s = timeout_s
 
     @property

@@ -41,15 +41,19 @@ def main(args: argparse.Namespace) -> int:
                 r = rows[-1]
                 print(f"{r['model']:<45} extra buffers {'on ' if on else 'off'}  prompt {r['prompt_tok_s']:7.1f} tok/s"
                       f"  generation {r['gen_tok_s']:6.1f} tok/s", flush=True)
-    table = ["| model | extra buffer types | prompt tok/s | generation tok/s | prompt ratio off/on | generation ratio off/on |",
-             "|---|---|---|---|---|---|"]
+    cp, cg = args.call_prompt, args.call_gen
+    table = [f"| model | extra buffer types | prompt tok/s | generation tok/s | s per {cp}+{cg}-token call "
+             "| prompt ratio off/on | generation ratio off/on | call time ratio off/on |",
+             "|---|---|---|---|---|---|---|---|"]
     for model in dict.fromkeys(r["model"] for r in rows):
         on = [r for r in rows if r["model"] == model and r["extra_buffers"]]
         off = [r for r in rows if r["model"] == model and not r["extra_buffers"]]
         p_on, p_off = statistics.median(r["prompt_tok_s"] for r in on), statistics.median(r["prompt_tok_s"] for r in off)
         g_on, g_off = statistics.median(r["gen_tok_s"] for r in on), statistics.median(r["gen_tok_s"] for r in off)
-        table.append(f"| {model} | on | {p_on:.1f} | {g_on:.1f} | | |")
-        table.append(f"| {model} | off | {p_off:.1f} | {g_off:.1f} | {p_off / p_on:.2f} | {g_off / g_on:.2f} |")
+        c_on, c_off = cp / p_on + cg / g_on, cp / p_off + cg / g_off
+        table.append(f"| {model} | on | {p_on:.1f} | {g_on:.1f} | {c_on:.1f} | | | |")
+        table.append(f"| {model} | off | {p_off:.1f} | {g_off:.1f} | {c_off:.1f} | {p_off / p_on:.2f} | {g_off / g_on:.2f} "
+                     f"| {c_off / c_on:.2f} |")
     info = rows[0]["info"]
     text = "\n".join([
         "# llama.cpp extra buffer types on vs off", "",
@@ -57,7 +61,9 @@ def main(args: argparse.Namespace) -> int:
         f"{', '.join(cpu.amx_flags()) or 'none'}; llama-cpp-python {info.get('llama_cpp_version')}.",
         f"llama.cpp system info: `{info.get('system_info')}`", "",
         f"Prompt of {rows[0]['prompt_tokens']} tokens decoded in one batch, then {rows[0]['gen_tokens']} greedy tokens; "
-        f"median of {args.repeats} runs per load, median of {args.rounds} loads per setting, settings alternated in one run.", "",
+        f"median of {args.repeats} runs per load, median of {args.rounds} loads per setting, settings alternated in one run. "
+        f"The call column is computed from the two rates for a call of the shape an xmi or sim attempt makes "
+        f"({cp} prompt tokens, {cg} generated).", "",
         *table, "",
     ])
     out = Path(args.out) if args.out else REPORT
