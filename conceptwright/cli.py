@@ -14,7 +14,7 @@ from .agent import InputError
 from .api import generate
 from .llm import DEFAULT_MODEL, LLMError
 from .targets import available, get_target
-from .tools.diagnostics import render_all
+from .core.diagnostics import render_all
 
 
 class _Parser(argparse.ArgumentParser):

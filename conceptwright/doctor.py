@@ -58,7 +58,7 @@ def _model(prompt_tokens: int) -> tuple[str, str]:
 
 
 def _graphviz() -> str:
-    from .compilers.xmi.to_dot import render, renderer
+    from .tools.render import render, renderer
 
     cmd = renderer()
     if cmd is None:
@@ -70,7 +70,7 @@ def _graphviz() -> str:
 
 
 def _cad_worker() -> str:
-    from .tools.cad_runner import CadJob, CadRunner, CodeBlock
+    from .tools.cad.runner import CadJob, CadRunner, CodeBlock
 
     runner = CadRunner()
     start = time.perf_counter()

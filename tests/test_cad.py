@@ -9,7 +9,8 @@ import pytest
 
 from conceptwright import cli, generate
 from conceptwright.agent.protocol import InputError
-from conceptwright.compilers.cad.check import check_part, parse_part
+from conceptwright.compilers.cad.parse import parse_part
+from conceptwright.tools.cad.check import check_part
 from conceptwright.compilers.cad.schema import part_schema
 from conceptwright.compilers.cad.to_cadquery import compile_part
 from conceptwright.llm.llamacpp import check_grammar_schema
@@ -17,8 +18,8 @@ from conceptwright.prompts import cad as prompts
 from conceptwright.prompts.profiles import profile_for
 from conceptwright.targets import cad as cad_target
 from conceptwright.targets.cad import ConceptualJob, DirectJob, edit_part, extract_code
-from conceptwright.tools.cad_runner import CadJob, CadReport, CadRunner, CodeBlock, ShapeStats
-from conceptwright.tools.cad_validator import Expectations, check_report, from_description
+from conceptwright.tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, ShapeStats
+from conceptwright.tools.cad.validate import Expectations, check_report, from_description
 
 from .scripted import ScriptedLLM
 
@@ -117,7 +118,7 @@ def test_generated_script_runs_on_its_own_and_exports_all_four(runner):
 
 
 def test_matplotlib_fallback_renders_a_png(runner):
-    code = ("import cadquery as cq\nfrom conceptwright.tools.cad_render import render_png\n"
+    code = ("import cadquery as cq\nfrom conceptwright.tools.cad.render import render_png\n"
             "result = cq.Workplane('XY').box(10, 20, 5)\nprint(render_png(result, 'part.png', prefer='matplotlib'))\n")
     report = runner.run(CadJob(blocks=[CodeBlock(name="script", code=code)], exports=[], verify=False))
     assert report.stdout.strip() == "matplotlib" and report.files["part.png"].startswith(b"\x89PNG")

@@ -8,7 +8,7 @@ import pytest
 
 from conceptwright.compilers.xmi.metamodel import Metamodel
 from conceptwright.compilers.xmi.to_xmi import to_xmi
-from conceptwright.tools.xmi_validator import validate_xmi
+from conceptwright.tools.xmi.validate import validate_xmi
 from evals.xmi.check_cases import CASES, build_model, check_facts
 from evals.xmi.score import prf, score
 

@@ -2,7 +2,6 @@
 is an error naming model and signal), a real multi-hundred-token decode, and the doctor."""
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -154,7 +153,7 @@ def test_cli_reports_a_model_crash_as_one_line_exit_1(backend, monkeypatch, meta
 
 
 def test_renderer_found_beside_the_interpreter_without_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    to_dot = importlib.import_module("conceptwright.compilers.xmi.to_dot")  # the package exports a function of that name
+    from conceptwright.tools import render as to_dot
 
     monkeypatch.setenv("PATH", "")
     cmd = to_dot.renderer()
@@ -163,7 +162,7 @@ def test_renderer_found_beside_the_interpreter_without_path(monkeypatch: pytest.
 
 
 def test_no_renderer_skips_the_diagram_with_a_warning(script, monkeypatch, metamodels, tmp_path, capsys) -> None:
-    to_dot = importlib.import_module("conceptwright.compilers.xmi.to_dot")  # the package exports a function of that name
+    from conceptwright.tools import render as to_dot
 
     monkeypatch.setattr(to_dot, "renderer", lambda: None)
     script([GOOD])

@@ -29,7 +29,7 @@ from conceptwright.llm import (
 from conceptwright.llm import langchain_backend as lc_mod
 from conceptwright.llm.llamacpp import SMOLLM2_FILE, check_grammar_schema
 from conceptwright.llm.retry import with_retries
-from conceptwright.llm.schema import drop_nulls, to_strict
+from conceptwright.core.jsonschema import drop_nulls, to_strict
 
 # A schema whose values a model would never produce unconstrained.
 ODD_SCHEMA: dict[str, Any] = {

@@ -147,7 +147,7 @@ def test_direct_strategy_validates_llm_xmi(library):
 def test_best_attempt_prefers_usable_artefacts():
     from conceptwright.agent.loop import _best
     from conceptwright.agent.protocol import Outcome
-    from conceptwright.tools.diagnostics import Diagnostic
+    from conceptwright.core.diagnostics import Diagnostic
     err = [Diagnostic(code="x", message="m")]
     usable = Outcome(artefacts={"step": b"1"}, diagnostics=err, usable=True)
     broken = Outcome(artefacts={"step": b"2"}, diagnostics=err, usable=False)

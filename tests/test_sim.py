@@ -16,8 +16,8 @@ from conceptwright.compilers.sim import compile_modelica, compile_model, parse_m
 from conceptwright.compilers.sim.example import ODE, PROCESS, STOCK
 from conceptwright.compilers.sim.expressions import ExpressionError, parse
 from conceptwright.compilers.sim.queueing import closed_form, md1, mmc, mmck
-from conceptwright.tools.sim_check import check
-from conceptwright.tools.sim_validator import (check_continuous_results, check_process_results, check_same_seed,
+from conceptwright.tools.sim.check import check
+from conceptwright.tools.sim.validate import (check_continuous_results, check_process_results, check_same_seed,
                                                check_step_halving, validate)
 
 from .scripted import ScriptedLLM
@@ -415,7 +415,7 @@ def test_constant_rate_and_parameter_restating_initial_value_are_accepted():
     model, diags, fixes = parse_sim(data)
     assert model is not None and not [d for d in diags if d.severity == "error"], diags
     assert model.parameters == [] and any("restates the initial value" in f for f in fixes)
-    from conceptwright.tools.sim_check import check
+    from conceptwright.tools.sim.check import check
     assert not [d for d in check(model) if d.severity == "error"]
     from conceptwright.compilers.sim.expressions import parse as parse_expr
     assert float(parse_expr("5", frozenset())) == 5.0
@@ -431,7 +431,7 @@ def test_queue_modelled_as_activity_and_waiting_chairs_as_resource_are_errors():
 
 
 def test_description_times_the_model_does_not_carry_are_named():
-    from conceptwright.tools.sim_check import spec_numbers
+    from conceptwright.tools.sim.check import spec_numbers
     spec = ("Customers arrive every 2 minutes on average; service takes 1.5 minutes on average. Simulate 5800 minutes "
             "after a 200 minute warm-up, 8 replications.")
     right = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "exponential", "mean": 1.5}))
@@ -490,7 +490,7 @@ def test_exit_route_beside_routes_summing_to_one_is_dropped():
 
 
 def test_missing_service_time_is_offered_for_the_activity_that_takes_no_time():
-    from conceptwright.tools.sim_check import spec_numbers
+    from conceptwright.tools.sim.check import spec_numbers
     spec = "Customers arrive every 2 minutes (exponential); service takes 1.5 minutes. Simulate 6000 minutes."
     idle = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "constant", "mean": 0}))
     msg = codes(spec_numbers(spec, model(idle)))["number-missing"].message
@@ -503,7 +503,7 @@ def test_missing_service_time_is_offered_for_the_activity_that_takes_no_time():
 
 
 def test_a_rate_per_hour_must_keep_its_unit():
-    from conceptwright.tools.sim_check import spec_numbers
+    from conceptwright.tools.sim.check import spec_numbers
     spec = "Customers arrive at 30 customers per hour (exponential); service takes 1 minute. Simulate 6000 minutes."
     per_minute = variant(MM1, lambda d: d["sources"][0].update(interarrival={"dist": "exponential", "rate": 30}))
     diag = codes(spec_numbers(spec, model(per_minute)))["rate-mismatch"]
@@ -541,7 +541,7 @@ def test_waiting_chairs_written_as_a_resource_become_max_queue():
 
 
 def test_fixes_that_read_the_description(tmp_path):
-    from conceptwright.compilers.sim import from_spec
+    from conceptwright.compilers.sim import fixes as from_spec
 
     spec = ("Calls arrive at 30 calls per hour; handling a call takes exactly 4.5 minutes. Calls wait in one queue "
             "until an agent is free. Simulate 6000 minutes.")
@@ -581,7 +581,7 @@ def test_a_coarse_euler_step_the_description_asks_for_is_a_warning():
 # --- fixes and checks from the held-out run (the replies below are Qwen2.5-Coder-1.5B's, shortened) ------------
 
 def test_a_duration_in_the_descriptions_unit_keeps_it():
-    from conceptwright.compilers.sim import from_spec
+    from conceptwright.compilers.sim import fixes as from_spec
 
     spec = "One arrives every 2 minutes on average (exponential). Buying a ticket always takes exactly 90 seconds."
     as_minutes = variant(MM1, lambda d: d["activities"][0].update(duration={"dist": "constant", "mean": 90}))
@@ -723,7 +723,7 @@ def test_a_route_to_a_resource_no_activity_uses_gets_its_service():
     assert acts["specialist"]["resource"] == "specialist" and acts["specialist"]["duration"]["mean"] == 10
     used = variant(reply, lambda d: d["activities"][0]["next"].__setitem__(0, {"to": "triage_res", "p": 0.3}))
     m, fixes = model(used), []
-    from conceptwright.compilers.sim import from_spec
+    from conceptwright.compilers.sim import fixes as from_spec
     from_spec.service_at_unknown_route(spec, m, fixes)  # unknown name, the idle server 'specialist': still certain
     assert [a.id for a in m.activities] == ["triage", "triage_res"] and m.activities[1].resource == "specialist"
 

@@ -1,4 +1,4 @@
-"""One test per check of conceptwright.tools.xmi_check (and of the XMI reader in
+"""One test per check of conceptwright.tools.xmi.check (and of the XMI reader in
 xmi_validator): each model breaks exactly one rule and the test asserts the diagnostic
 code, the object at fault and, where there is one, the feature."""
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from conceptwright.compilers.xmi.conceptual import InstanceModel
+from conceptwright.compilers.xmi.model import InstanceModel
 from conceptwright.compilers.xmi.metamodel import Metamodel
-from conceptwright.tools.diagnostics import Diagnostic
-from conceptwright.tools.xmi_check import check_model
-from conceptwright.tools.xmi_validator import read_xmi, validate_xmi
+from conceptwright.core.diagnostics import Diagnostic
+from conceptwright.tools.xmi.check import check_model
+from conceptwright.tools.xmi.validate import read_xmi, validate_xmi
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -7,14 +7,15 @@ import pytest
 from pyecore.resources import URI
 
 from conceptwright.agent.protocol import InputError
-from conceptwright.compilers.xmi.autofix import autofix
-from conceptwright.compilers.xmi.conceptual import InstanceModel, parse_model
+from conceptwright.compilers.xmi.fixes import autofix
+from conceptwright.compilers.xmi.model import InstanceModel, parse_model
 from conceptwright.compilers.xmi.metamodel import Metamodel
 from conceptwright.compilers.xmi.schema import instance_schema, summary
-from conceptwright.compilers.xmi.to_dot import render, to_dot
+from conceptwright.compilers.xmi.to_dot import to_dot
+from conceptwright.tools.render import render
 from conceptwright.compilers.xmi.to_xmi import to_xmi
-from conceptwright.tools.xmi_check import check_model
-from conceptwright.tools.xmi_validator import validate_xmi
+from conceptwright.tools.xmi.check import check_model
+from conceptwright.tools.xmi.validate import validate_xmi
 
 
 def load_back(mm: Metamodel, xmi: str, tmp_path):

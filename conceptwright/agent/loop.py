@@ -5,7 +5,7 @@ import time
 import uuid
 
 from ..llm.base import LLM, LLMError, Message, Usage
-from ..tools.diagnostics import Diagnostic, render_all
+from ..core.diagnostics import Diagnostic, render_all
 from .policy import StopPolicy
 from .protocol import Job, Outcome
 from .result import Result

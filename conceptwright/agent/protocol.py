@@ -8,15 +8,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..llm.base import Message
-from ..tools.diagnostics import Diagnostic, errors
+from ..core.diagnostics import Diagnostic, errors
+from ..core.errors import InputError  # noqa: F401  (re-exported: targets raise it from here)
 
 if TYPE_CHECKING:
     from ..prompts.profiles import Profile
     from .result import Result
-
-
-class InputError(ValueError):
-    """Bad user input (arguments, metamodel, spec): reported in one line, exit code 1."""
 
 
 class Outcome(BaseModel):

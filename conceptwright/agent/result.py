@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..llm.base import Usage
-from ..tools.diagnostics import Diagnostic
+from ..core.diagnostics import Diagnostic
 from .trace import AttemptRecord
 
 

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..tools.diagnostics import Diagnostic
+from ..core.diagnostics import Diagnostic
 
 
 class AttemptRecord(BaseModel):

@@ -11,7 +11,7 @@ import time
 from typing import Any, Literal
 
 from .base import Completion, LLMError, Message, Usage
-from .schema import to_strict
+from ..core.jsonschema import to_strict
 
 Mode = Literal["json_schema", "json_object", "text"]
 _MODES: tuple[Mode, ...] = ("json_schema", "json_object", "text")

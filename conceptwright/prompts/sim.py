@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-import re
 
+from ..compilers.sim.spec import guess_kind, sure_kind  # noqa: F401  (prompts name the kind)
 from ..compilers.sim.example import ODE, ODE_SPEC, PROCESS, PROCESS_SPEC, STOCK, STOCK_SPEC
 from ..llm.base import Message
 from .profiles import Profile
@@ -37,29 +37,6 @@ ids are short lower-case words joined by _. Use the description's numbers exactl
 RULES_COMPACT = """One JSON object, "kind" "process" (entities queue for resources) or "continuous" (stocks/flows or ODE states).
 process: sources (interarrival, next), resources (capacity), activities (resource, duration, next), run (unit, horizon, warmup, replications, seed). next: [{"to": id or "exit", "p"}], p sum to 1. dist: exponential (mean), constant (mean), uniform (low, high).
 continuous: parameters (id, value, unit), stocks (id, initial, unit), flows (id, from, to, rate), states (id, initial, der), time (start, stop, dt, method). Expressions use ids and t."""
-
-_PROCESS_WORDS = re.compile(r"\b(arriv\w*|queue\w*|server\w*|customers?|patients?|servic\w+|wait\w*|replications?|"
-                            r"utili[sz]ation|cashiers?|tellers?|machines?|doctors?|clerks?|orders?|calls?)\b", re.I)
-
-
-def guess_kind(spec: str) -> str:
-    """'process' when the description speaks of arrivals, queues and servers, else 'continuous'."""
-    return "process" if len(_PROCESS_WORDS.findall(spec)) >= 2 else "continuous"
-
-
-_CONTINUOUS_WORDS = re.compile(r"d\w*/dt|\w''|\bstocks?\b|%|\bper ?cent\b|continuous\w*|differential|equation|\bODE\b|"
-                               r"logistic|\bdecay\w*|euler|derivative|\bgrows?\b|population", re.I)
-
-
-def sure_kind(spec: str) -> str | None:
-    """The kind when the description leaves no doubt: no word of entities, queues or servers and
-    one of continuous change (dx/dt, a stock, %, grows, decay) -> "continuous"; three or more words
-    of entities, queues and servers -> "process"; else None."""
-    n = len(_PROCESS_WORDS.findall(spec))
-    if n == 0 and _CONTINUOUS_WORDS.search(spec):
-        return "continuous"
-    return "process" if n >= 3 else None
-
 
 def _kind_line(spec: str) -> str | None:
     kind = sure_kind(spec)

@@ -15,18 +15,19 @@ from ..agent.policy import StopPolicy
 from ..agent.protocol import InputError, Outcome
 from ..agent.result import Result
 from ..agent.trace import TraceWriter
-from ..compilers.cad.check import check_part, parse_part
+from ..compilers.cad.parse import parse_part
+from ..tools.cad.check import check_part
 from ..compilers.cad.model import Part
 from ..compilers.cad.schema import part_schema
 from ..compilers.cad.to_cadquery import compile_part, expected_holes
-from ..compilers.jsonparse import JSONExtractError, extract_json
+from ..core.jsonparse import JSONExtractError, extract_json
 from ..llm import resolve
 from ..llm.base import Message
 from ..prompts import cad as prompts
 from ..prompts.profiles import Profile, profile_for
-from ..tools.cad_runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
-from ..tools.cad_validator import Expectations, HoleSpec, check_report, from_description
-from ..tools.diagnostics import Diagnostic, render_all
+from ..tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
+from ..tools.cad.validate import Expectations, HoleSpec, check_report, from_description
+from ..core.diagnostics import Diagnostic, render_all
 
 _ARTEFACTS = {"part.step": "step", "part.stl": "stl", "part.svg": "svg", "part.png": "png"}
 

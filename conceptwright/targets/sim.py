@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from ..agent.protocol import InputError, Outcome
 from ..agent.result import Result
 from ..compilers import sim as simc
-from ..compilers.jsonparse import JSONExtractError, extract_json
-from ..compilers.sim import from_spec
+from ..core.jsonparse import JSONExtractError, extract_json
+from ..compilers.sim import fixes as from_spec
 from ..compilers.sim.model import ContinuousModel, ProcessModel
-from ..compilers.sim.parse import PLACES
 from ..llm.base import Message
 from ..prompts import sim as prompts
 from ..prompts.profiles import Profile
-from ..tools.diagnostics import Diagnostic, render_all
-from ..tools.sim_check import check, spec_numbers
-from ..tools.sim_validator import validate
+from ..core.diagnostics import Diagnostic, render_all
+from ..tools.sim.check import check, kind_check, spec_numbers, step_asked_for
+from ..tools.sim.validate import validate
 
 
 # errors that leave the script runnable: it still runs, so the best attempt has results too
@@ -72,22 +70,14 @@ class SimJob:
         model, diags, fixes = simc.parse_model(data)
         if model is None:
             return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
-        if isinstance(model, ProcessModel):
-            _waiting_places_as_max_queue(self.spec, model, fixes)
-            from_spec.rate_units(self.spec, model, fixes)
-            from_spec.duration_units(self.spec, model, fixes)
-            from_spec.service_after_queue(self.spec, model, fixes)
-            from_spec.service_at_unknown_route(self.spec, model, fixes)
-        if isinstance(model, ContinuousModel) and model.time.method == "Euler" and "euler" not in self.spec.lower():
-            model.time.method = "RK45"  # Euler only where the description asks for it
-            fixes.append("the description does not ask for Euler: solved with RK45")
+        from_spec.apply(self.spec, model, fixes)
         return self.evaluate_model(model, fixes)
 
     def evaluate_model(self, model: ProcessModel | ContinuousModel, fixes: list[str] | None = None) -> Outcome:
         """Check, compile, run and validate a conceptual model (no LLM involved)."""
         diags = check(model)
         diags += spec_numbers(self.spec, model)
-        diags += _kind_check(self.spec, model)
+        diags += kind_check(self.spec, model)
         artefacts: dict[str, str | bytes] = {}
         try:
             artefacts.update(simc.compile_model(model, **self.paths))
@@ -100,7 +90,7 @@ class SimJob:
         blocking = [d for d in diags if d.severity == "error" and d.code not in RUNS_DESPITE]
         if artefacts and not blocking:
             report = validate(model, str(artefacts["script"]), timeout_s=self.timeout_s)
-            diags += _step_asked_for(self.spec, model, report.diagnostics)
+            diags += step_asked_for(self.spec, model, report.diagnostics)
             if report.results_text is not None:
                 artefacts["results"] = report.results_text
             if report.plot is not None:
@@ -108,49 +98,6 @@ class SimJob:
         data = model.model_dump(by_alias=True, exclude_defaults=False)
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=list(fixes or []),
                        feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
-
-
-def _kind_check(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
-    """A process model of a description with no entities, queues or servers (or the reverse)."""
-    kind, sure = model.kind, prompts.sure_kind(spec)
-    if sure is None or sure == kind:
-        return []
-    why = ("it speaks of no entities that arrive, queue and are served, but of quantities that change over time: "
-           'write {"kind": "continuous", ...} with stocks and flows, or states with "der"' if sure == "continuous" else
-           'it speaks of entities that arrive, wait and are served: write {"kind": "process", ...} with sources, '
-           "resources and activities")
-    return [Diagnostic(code="kind-mismatch", feature="kind", message=f'this is a "{kind}" model, but the description '
-                       f"needs a \"{sure}\" model: {why}")]
-
-
-def _step_asked_for(spec: str, model: ProcessModel | ContinuousModel, diags: list[Diagnostic]) -> list[Diagnostic]:
-    """Euler with the step the description gives: if halving it changes the results, that is the
-    description's choice, so a warning rather than an error the LLM cannot repair."""
-    if not isinstance(model, ContinuousModel) or model.time.method != "Euler" or "euler" not in spec.lower():
-        return diags
-    if not any(abs(float(x) - model.time.step()) < 1e-12 for x in re.findall(r"\d+(?:\.\d+)?", spec)):
-        return diags
-    return [d.model_copy(update={"severity": "warning", "message": d.message + " (kept: the description asks for Euler "
-                                 "with this step)"}) if d.code == "step-sensitive" else d for d in diags]
-
-
-_IN_TOTAL = re.compile(r"\b(?:in total|in all|altogether|including|in the system)\b", re.I)
-
-
-def _waiting_places_as_max_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
-    """Waiting chairs written as a resource no activity uses ("waiting_chairs", capacity 3) are the
-    waiting places of the one resource the activities use: its max_queue. Where the description
-    counts places "in total" (those in service included), the servers' places are taken off."""
-    used = {a.resource for a in model.activities if a.resource}
-    servers = [r for r in model.resources if r.id in used]
-    places = [r for r in model.resources if r.id not in used and PLACES.search(r.id)]
-    if len(servers) == 1 and len(places) == 1 and servers[0].max_queue is None:
-        server, k = servers[0], places[0].capacity
-        total = _IN_TOTAL.search(spec) is not None and k > server.capacity
-        server.max_queue = k - server.capacity if total else k
-        model.resources.remove(places[0])
-        fixes.append(f"resource {places[0].id} is used by no activity: read as the {server.max_queue} waiting places "
-                     f"of {server.id} (max_queue)" + (f": {k} in total, {server.capacity} in service" if total else ""))
 
 
 class SimTarget:

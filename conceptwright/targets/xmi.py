@@ -11,20 +11,21 @@ from typing import Any
 
 from ..agent.protocol import InputError, Outcome
 from ..agent.result import Result
-from ..compilers.jsonparse import JSONExtractError, extract_json
-from ..compilers.xmi.autofix import autofix
-from ..compilers.xmi.conceptual import InstanceModel, parse_model
+from ..core.jsonparse import JSONExtractError, extract_json
+from ..compilers.xmi.fixes import autofix
+from ..compilers.xmi.model import InstanceModel, parse_model
 from ..compilers.xmi.example import example_instance
 from ..compilers.xmi.metamodel import Metamodel
 from ..compilers.xmi.schema import instance_schema, summary
-from ..compilers.xmi.to_dot import render, to_dot
+from ..compilers.xmi.to_dot import to_dot
 from ..compilers.xmi.to_xmi import relative_location, to_xmi
 from ..llm.base import Message
 from ..prompts import xmi as prompts
 from ..prompts.profiles import Profile
-from ..tools.diagnostics import Diagnostic, render_all
-from ..tools.xmi_check import check_model
-from ..tools.xmi_validator import validate_xmi
+from ..core.diagnostics import Diagnostic, errors, render_all
+from ..tools.xmi.check import check_model
+from ..tools.render import render
+from ..tools.xmi.validate import validate_xmi
 
 
 class _XmiJob:
@@ -56,6 +57,8 @@ class ConceptualJob(_XmiJob):
         super().__init__(*args, **kw)
         self.schema = instance_schema(self.mm) if self.profile.use_schema else None
         own = example_instance(self.mm) if self.profile.example_kind == "metamodel" else None
+        if own is not None and errors(check_model(own, self.mm)):  # never show a model an invalid example
+            own = None
         own_json = json.dumps(own.dump(), ensure_ascii=False) if own is not None else None
         self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile, own_json)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from conceptwright import generate
 from conceptwright.llm import resolve
-from conceptwright.tools.cad_runner import CadJob, CadRunner, CodeBlock, shared_runner
+from conceptwright.tools.cad.runner import CadJob, CadRunner, CodeBlock, shared_runner
 
 from ..common import ROOT, model_slug, run_batch, select, shared_dir, table, write_report
 

@@ -29,11 +29,11 @@ def synthetic(n: int) -> dict[str, Any]:
 
 
 def one(n: int) -> dict[str, Any]:
-    from conceptwright.compilers.xmi.conceptual import InstanceModel
+    from conceptwright.compilers.xmi.model import InstanceModel
     from conceptwright.compilers.xmi.metamodel import Metamodel
     from conceptwright.compilers.xmi.to_xmi import to_xmi
-    from conceptwright.tools.xmi_check import check_model
-    from conceptwright.tools.xmi_validator import validate_xmi
+    from conceptwright.tools.xmi.check import check_model
+    from conceptwright.tools.xmi.validate import validate_xmi
 
     mm = Metamodel(shared_dir() / "examples" / "metamodels" / "library.ecore")
     data = synthetic(n)

@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from conceptwright.compilers.xmi.conceptual import InstanceModel  # noqa: E402
+from conceptwright.compilers.xmi.model import InstanceModel  # noqa: E402
 from conceptwright.compilers.xmi.metamodel import Metamodel  # noqa: E402
 from conceptwright.compilers.xmi.values import coerce  # noqa: E402
-from conceptwright.tools.xmi_check import check_model  # noqa: E402
+from conceptwright.tools.xmi.check import check_model  # noqa: E402
 from evals.common import shared_dir  # noqa: E402
 
 CASES = ROOT / "evals" / "xmi" / "cases.jsonl"

@@ -10,7 +10,7 @@ from typing import Any
 from conceptwright import generate
 from conceptwright.compilers.xmi.metamodel import Metamodel
 from conceptwright.llm import resolve
-from conceptwright.tools.xmi_validator import read_xmi
+from conceptwright.tools.xmi.validate import read_xmi
 
 from ..common import ROOT, model_slug, run_batch, select, shared_dir, table, write_report
 from .score import prf, score

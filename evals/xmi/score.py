@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conceptwright.compilers.xmi.conceptual import InstanceModel
+from conceptwright.compilers.xmi.model import InstanceModel
 from conceptwright.compilers.xmi.metamodel import Metamodel
 
 

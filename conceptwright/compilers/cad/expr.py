@@ -2,6 +2,8 @@
 part's named parameters (``"length/2 - 10"``). Checked with ``ast``; never ``eval``'d."""
 from __future__ import annotations
 
+import keyword
+
 import ast
 import math
 import operator
@@ -87,3 +89,19 @@ def _eval(node: ast.AST, params: dict[str, float]) -> float:
             raise ExprError("division by zero")
         return _BINOPS[type(node.op)](left, right)
     raise ExprError("not an arithmetic expression")  # pragma: no cover - _parse rejects it first
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED = {"cq", "result", "math", "pi", "argparse", "args", "parser", "main_args"}
+
+
+def identifier_problem(name: str) -> str | None:
+    if not _IDENT.match(name) or keyword.iskeyword(name):
+        return "must be a Python-style name (letters, digits, underscore; not starting with a digit)"
+    if name in RESERVED:
+        return f"'{name}' is reserved in the generated script"
+    return None
+
+
+def is_through(value: Num) -> bool:
+    return isinstance(value, str) and value.strip().lower() in ("through", "thru", "all")

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .check import is_through
+from .expr import is_through
 from .expr import Num, evaluate, number, to_python
 from .model import (
     Box, Cylinder, Boolean, Chamfer, Circle, Cut, Extrude, Fillet, Hole, LinearPattern, Mirror, Move, Part, Point, Polygon, Polyline,
@@ -353,7 +353,7 @@ if __name__ == "__main__":
                         angularTolerance=args.stl_angular_tolerance)
     cq.exporters.export(result, f"{{args.out}}.svg")
     try:  # conceptwright's renderer: VTK off-screen, matplotlib when VTK cannot render
-        from conceptwright.tools.cad_render import render_png
+        from conceptwright.tools.cad.render import render_png
     except ImportError:
         from cadquery.vis import show
 

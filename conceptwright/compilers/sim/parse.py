@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ...llm.schema import drop_nulls
-from ...tools.diagnostics import Diagnostic
+from ...core.jsonschema import drop_nulls
+from ...core.diagnostics import Diagnostic
 from .expressions import ExpressionError, parse, rename
 from .model import EXIT, ContinuousModel, ProcessModel, SimModel
 from .units import UnitError, parse_unit, same, time_factor

@@ -1,5 +1,5 @@
 """xmi compilers: conceptual instance model -> XMI (pyecore) and -> object diagram (Graphviz)."""
-from .conceptual import InstanceModel, Obj
+from .model import InstanceModel, Obj
 from .metamodel import Metamodel, load_metamodel
 from .to_dot import to_dot
 from .to_xmi import to_xmi

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pyecore.ecore import EClass, EDataType, EEnum, EPackage, EReference
 from pyecore.resources import URI, ResourceSet
 
-from ...agent.protocol import InputError
+from ...core.errors import InputError
 
 Kind = Literal["string", "int", "float", "bool", "date", "enum", "other"]
 EXTENDED_METADATA = "http:///org/eclipse/emf/ecore/util/ExtendedMetaData"

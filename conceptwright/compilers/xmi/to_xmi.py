@@ -13,7 +13,7 @@ from pathlib import Path
 from lxml import etree
 from pyecore.resources.xmi import XMIOptions, XMIResource
 
-from .conceptual import InstanceModel
+from .model import InstanceModel
 from .memuri import MemoryURI
 from .metamodel import Metamodel
 from .values import as_list, coerce

@@ -132,7 +132,7 @@ def _export(shape: Any, req: dict[str, Any], report: dict[str, Any]) -> None:
         name = EXPORT_NAMES[kind]
         try:
             if kind == "png":
-                from .cad_render import render_png
+                from .render import render_png
 
                 report["renderer"] = render_png(shape, name)
             elif kind == "stl":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ...tools.sim_check import description_times, rate_check
-from .model import EXIT, Activity, Distribution, ProcessModel, Resource, Route
+from .spec import description_times, rate_check
+from .model import EXIT, Activity, ContinuousModel, Distribution, ProcessModel, Resource, Route
 from .parse import PLACES, drop_queue_activities
 from .units import UnitError, time_factor
 
@@ -179,3 +179,41 @@ def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -
         return
     _add_service(spec, model, target, resource, fixes, f"'{target}' is no activity and no activity uses resource "
                  f"{resource}")
+
+
+_IN_TOTAL = re.compile(r"\b(?:in total|in all|altogether|including|in the system)\b", re.I)
+
+
+def waiting_places_as_max_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
+    """Waiting chairs written as a resource no activity uses ("waiting_chairs", capacity 3) are the
+    waiting places of the one resource the activities use: its max_queue. Where the description
+    counts places "in total" (those in service included), the servers' places are taken off."""
+    used = {a.resource for a in model.activities if a.resource}
+    servers = [r for r in model.resources if r.id in used]
+    places = [r for r in model.resources if r.id not in used and PLACES.search(r.id)]
+    if len(servers) == 1 and len(places) == 1 and servers[0].max_queue is None:
+        server, k = servers[0], places[0].capacity
+        total = _IN_TOTAL.search(spec) is not None and k > server.capacity
+        server.max_queue = k - server.capacity if total else k
+        model.resources.remove(places[0])
+        fixes.append(f"resource {places[0].id} is used by no activity: read as the {server.max_queue} waiting places "
+                     f"of {server.id} (max_queue)" + (f": {k} in total, {server.capacity} in service" if total else ""))
+
+
+def euler_only_where_asked(spec: str, model: ContinuousModel, fixes: list[str]) -> None:
+    """Euler only where the description asks for it; otherwise RK45."""
+    if model.time.method == "Euler" and "euler" not in spec.lower():
+        model.time.method = "RK45"
+        fixes.append("the description does not ask for Euler: solved with RK45")
+
+
+def apply(spec: str, model: ProcessModel | ContinuousModel, fixes: list[str]) -> None:
+    """Every fix that reads the description, in order."""
+    if isinstance(model, ProcessModel):
+        waiting_places_as_max_queue(spec, model, fixes)
+        rate_units(spec, model, fixes)
+        duration_units(spec, model, fixes)
+        service_after_queue(spec, model, fixes)
+        service_at_unknown_route(spec, model, fixes)
+    else:
+        euler_only_where_asked(spec, model, fixes)

@@ -7,7 +7,7 @@ killed), CPU, memory and file-size limits, a fresh working directory, and the sa
 audit hook (tools/sandbox.py) refusing network, new processes and writes outside that
 directory. Untrusted code never runs in the worker itself, only in these children.
 
-Run as ``python -m conceptwright.tools.cad_worker``; the caller is tools/cad_runner.py.
+Run as ``python -m conceptwright.tools.cad.worker``; the caller is tools/cad/runner.py.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .sandbox import _GUARD
+from ..sandbox import _GUARD
 
 # Extra refusals on top of the sandbox guard: os.open with write flags (open() is covered
 # there) and loading native code through ctypes.
@@ -179,7 +179,7 @@ def _run_in_child(task: Any, req: dict[str, Any], base: Path, files: dict[str, b
 
 
 def handle(req: dict[str, Any], base: Path) -> dict[str, Any]:
-    from . import cad_probe
+    from . import probe as cad_probe
 
     files = {k: base64.b64decode(v) for k, v in req.get("files", {}).items()}
     req = dict(req, collect=list(cad_probe.EXPORT_NAMES.values()))
@@ -200,7 +200,7 @@ def main() -> int:
     import cadquery  # noqa: F401 - the point of the worker: import once, fork many
     import cadquery.vis  # noqa: F401 - VTK for the pictures
 
-    from . import cad_probe, cad_render  # noqa: F401
+    from . import probe as cad_probe, render as cad_render  # noqa: F401
 
     base = Path(os.environ.get("CW_CAD_BASE") or tempfile.mkdtemp(prefix="cw-cad-"))
     proto.write(json.dumps({"ready": True, "pid": os.getpid(), "cadquery": cadquery.__version__}) + "\n")

@@ -8,11 +8,11 @@ from typing import Any
 
 from lxml import etree
 
-from ..compilers.xmi.conceptual import InstanceModel, Obj
-from ..compilers.xmi.memuri import MemoryURI
-from ..compilers.xmi.metamodel import Metamodel
-from .diagnostics import Diagnostic
-from .xmi_check import check_model
+from ...compilers.xmi.model import InstanceModel, Obj
+from ...compilers.xmi.memuri import MemoryURI
+from ...compilers.xmi.metamodel import Metamodel
+from ...core.diagnostics import Diagnostic
+from .check import check_model
 
 XMI_NS = "http://www.omg.org/XMI"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"

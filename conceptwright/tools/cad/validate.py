@@ -1,4 +1,4 @@
-"""Geometric checks of a CAD run (tools/cad_runner.py report) -> diagnostics that name the
+"""Geometric checks of a CAD run (tools/cad/runner.py report) -> diagnostics that name the
 feature at fault: the script ran; exactly one valid solid (OCCT's check) with positive
 volume; no feature left an invalid or empty body or missed the part; the STEP written
 re-imports as the same solid (volume within 0.1%); the bounding box matches the stated
@@ -10,9 +10,9 @@ import re
 
 from pydantic import BaseModel, Field
 
-from .cad_probe import relative_error
-from .cad_runner import CadReport, ShapeStats
-from .diagnostics import Diagnostic
+from .probe import relative_error
+from .runner import CadReport, ShapeStats
+from ...core.diagnostics import Diagnostic
 
 STEP_VOLUME_TOLERANCE = 1e-3  # 0.1 %
 _TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}

@@ -1,4 +1,4 @@
-"""Caller side of the warm CAD worker (tools/cad_worker.py): starts it in its own session
+"""Caller side of the warm CAD worker (tools/cad/worker.py): starts it in its own session
 with a scrubbed environment, sends jobs, enforces an outer deadline, and recycles it after
 ``max_jobs`` jobs, or when it crashes or stops answering. Every piece of CAD code, ours or
 an LLM's, runs through here: there is no unguarded path."""
@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .sandbox import scrubbed_env
+from ..sandbox import scrubbed_env
 
 Export = Literal["step", "stl", "svg", "png"]
 
@@ -138,7 +138,7 @@ class CadRunner:
         self._base = tempfile.mkdtemp(prefix="cw-cad-")  # the jobs' directories; removed with the worker
         env = scrubbed_env({"TMPDIR": tempfile.gettempdir(), "CW_CAD_BASE": self._base,
                             "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"})
-        cmd = [self.python, "-s" if env.get("PYTHONPATH") else "-I", "-m", "conceptwright.tools.cad_worker"]
+        cmd = [self.python, "-s" if env.get("PYTHONPATH") else "-I", "-m", "conceptwright.tools.cad.worker"]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
                                       env=env, cwd=tempfile.gettempdir(), start_new_session=True)
         self.jobs_served = 0

@@ -6,10 +6,10 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 
-from ..compilers.xmi.conceptual import InstanceModel, Obj
-from ..compilers.xmi.metamodel import Feature, Metamodel
-from ..compilers.xmi.values import as_list, coerce
-from .diagnostics import Diagnostic
+from ...compilers.xmi.model import InstanceModel, Obj
+from ...compilers.xmi.metamodel import Metamodel
+from ...compilers.xmi.values import as_list, coerce
+from ...core.diagnostics import Diagnostic
 
 Edge = tuple[str, str, str]  # (source id, feature, target id)
 

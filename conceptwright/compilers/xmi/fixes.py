@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .conceptual import InstanceModel, Obj
+from .model import InstanceModel, Obj
 from .metamodel import Feature, Metamodel
 
 

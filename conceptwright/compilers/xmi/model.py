@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from ...llm.schema import drop_nulls
-from ...tools.diagnostics import Diagnostic
+from ...core.jsonschema import drop_nulls
+from ...core.diagnostics import Diagnostic
 
 Scalar = str | int | float | bool
 RESERVED = ("id", "class", "attrs", "refs")

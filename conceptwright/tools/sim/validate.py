@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..compilers.sim.model import ContinuousModel, ProcessModel
-from ..compilers.sim.queueing import closed_form
-from .diagnostics import Diagnostic
-from .sandbox import SandboxResult, run_python
+from ...compilers.sim.model import ContinuousModel, ProcessModel
+from ...compilers.sim.queueing import closed_form
+from ...core.diagnostics import Diagnostic
+from ..sandbox import SandboxResult, run_python
 
 RESULTS, PLOT = "RESULTS.json", "PLOT.png"
 LITTLE_TOL = 0.15  # relative, on means over replications

@@ -11,12 +11,13 @@ from collections import Counter
 
 import pint
 
-from ..compilers.sim.continuous import AnalysisError, analyse, declared
-from ..compilers.sim.expressions import RESERVED, ExpressionError, parse, parse_condition, valid_identifier
-from ..compilers.sim.model import EXIT, ContinuousModel, Distribution, ProcessModel
-from ..compilers.sim.queueing import arrival_rates, loads, mean_time
-from ..compilers.sim.units import UnitError, dimension, is_time, parse_unit, same, show, time_factor
-from .diagnostics import Diagnostic
+from ...compilers.sim.continuous import AnalysisError, analyse, declared
+from ...compilers.sim.expressions import RESERVED, ExpressionError, parse, parse_condition, valid_identifier
+from ...compilers.sim.model import EXIT, ContinuousModel, Distribution, ProcessModel
+from ...compilers.sim.queueing import arrival_rates, loads, mean_time
+from ...compilers.sim.units import UnitError, dimension, is_time, parse_unit, same, show
+from ...compilers.sim.spec import description_times, rate_check, sure_kind
+from ...core.diagnostics import Diagnostic
 
 PROB_TOL = 1e-3
 MAX_ENTITIES = 2_000_000  # arrivals over all replications the sandbox can simulate in time
@@ -369,46 +370,6 @@ def check_units(model: ContinuousModel) -> list[Diagnostic]:
     return diags
 
 
-_NUMBER = r"(\d+(?:\.\d+)?)"
-_TIMED = re.compile(_NUMBER + r"(?:\s*-?\s*[A-Za-z]+){0,2}?\s*-?\s*(?:per\b|an?\s+(?:second|minute|hour|day|week)\b|"
-                    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?)\b)", re.I)
-_FACTORS = (1, 60, 3600, 24, 1440, 86400, 7, 168, 10080, 100)
-
-
-def _numbers(value: object) -> list[float]:
-    if isinstance(value, bool):
-        return []
-    if isinstance(value, (int, float)):
-        return [float(value)]
-    if isinstance(value, str):
-        return [float(x) for x in re.findall(_NUMBER, value)]
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _numbers(v)]
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _numbers(v)]
-    return []
-
-
-def description_times(spec: str, model: ProcessModel | ContinuousModel) -> list[tuple[re.Match[str], re.Match[str] | None, bool]]:
-    """Each time or rate of the description once ("every 6 minutes", "30 calls per hour"): its match,
-    its "N per unit" match if it is a rate, and whether some number of the model carries it (after
-    a change of time unit or mean <-> rate)."""
-    values = _numbers(model.model_dump(by_alias=True))
-    if isinstance(model, ProcessModel):  # "simulate 8 hours after a 1 hour warm-up"
-        values.append(model.run.horizon - model.run.warmup)
-    values = [v for v in values if v != 0]
-    known = {round(x, 9) for v in values for k in _FACTORS for x in (v * k, v / k, k / v, 1 / (v * k))}
-    known |= {round(x, 9) for x in values}
-    found, seen = [], set()
-    for m in _TIMED.finditer(spec):
-        x = float(m.group(1))
-        if x == 0 or x in seen or m.start() > 0 and spec[m.start() - 1] in "/.":
-            continue
-        seen.add(x)
-        found.append((m, _PER.match(spec, m.start()), any(abs(x - k) <= 1e-6 * max(1.0, abs(x)) for k in known)))
-    return found
-
-
 def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
     """Times and rates of the description that no number of the model carries (a duration or
     rate is missing or wrong), and rates that lost their unit ("30 per hour" written as 30 per minute)."""
@@ -442,30 +403,6 @@ def _percent_routes(spec: str, model: ProcessModel) -> list[Diagnostic]:
     return diags
 
 
-_PER = re.compile(_NUMBER + r"(?:\s+[A-Za-z]+){0,2}?\s+(?:per|an?|each)\s+(second|sec|minute|min|hour|hr|day|week)s?\b", re.I)
-
-
-def rate_check(model: ProcessModel, x: float, per: re.Match[str]) -> list[Diagnostic]:
-    """"30 calls per hour": some interarrival or duration has a mean of 1/30 hour (not 30 per minute)."""
-    unit = per.group(2).lower()
-    dists = [s.interarrival for s in model.sources] + [a.duration for a in model.activities]
-    for d in dists:
-        mean = d.mean_value()
-        try:
-            if mean is not None and abs(mean * time_factor(d.unit or model.time_unit, unit) - 1 / x) <= 1e-6 / x:
-                return []
-        except UnitError:
-            return []  # the checks report the unit
-    try:
-        mean = f"{1 / x * time_factor(unit, model.time_unit):g} {model.time_unit}"
-    except UnitError:
-        return []
-    return [Diagnostic(code="rate-mismatch", message=f"the description says \"{per.group(0).strip()}\": one every {mean} "
-                       f"on average, but no interarrival or duration of the model has that mean: a rate needs its unit, "
-                       f'{{"dist": "exponential", "rate": {x:g}, "unit": "{unit}"}}, or write the mean, '
-                       f'{{"dist": "exponential", "mean": {mean.split()[0]}}}')]
-
-
 _UNIT_WORD = re.compile(r"(second|sec|minute|min|hour|hr|day|week)s?\b", re.I)
 
 
@@ -486,3 +423,27 @@ def _duration_hint(spec: str, model: ProcessModel | ContinuousModel, m: re.Match
                 f'{{"id": "{after}", "resource": "{a.resource or "..."}", "duration": {duration}, "next": '
                 '[{"to": "exit", "p": 1}]}')
     return f"; it is probably the service time of activity {a.id}, which takes no time now: \"duration\": {duration}"
+
+
+def kind_check(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
+    """A process model of a description with no entities, queues or servers (or the reverse)."""
+    kind, sure = model.kind, sure_kind(spec)
+    if sure is None or sure == kind:
+        return []
+    why = ("it speaks of no entities that arrive, queue and are served, but of quantities that change over time: "
+           'write {"kind": "continuous", ...} with stocks and flows, or states with "der"' if sure == "continuous" else
+           'it speaks of entities that arrive, wait and are served: write {"kind": "process", ...} with sources, '
+           "resources and activities")
+    return [Diagnostic(code="kind-mismatch", feature="kind", message=f'this is a "{kind}" model, but the description '
+                       f"needs a \"{sure}\" model: {why}")]
+
+
+def step_asked_for(spec: str, model: ProcessModel | ContinuousModel, diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Euler with the step the description gives: if halving it changes the results, that is the
+    description's choice, so a warning rather than an error the LLM cannot repair."""
+    if not isinstance(model, ContinuousModel) or model.time.method != "Euler" or "euler" not in spec.lower():
+        return diags
+    if not any(abs(float(x) - model.time.step()) < 1e-12 for x in re.findall(r"\d+(?:\.\d+)?", spec)):
+        return diags
+    return [d.model_copy(update={"severity": "warning", "message": d.message + " (kept: the description asks for Euler "
+                                 "with this step)"}) if d.code == "step-sensitive" else d for d in diags]

@@ -1,0 +1,1 @@
+"""xmi tools: checks of the conceptual model, validators of the artefacts."""
