@@ -153,3 +153,46 @@ def test_best_attempt_prefers_usable_artefacts():
     broken = Outcome(artefacts={"step": b"2"}, diagnostics=err, usable=False)
     assert _best([usable, broken]) == 0  # same error count: the usable one, though earlier
     assert _best([broken, Outcome(artefacts={"step": b"3"}, diagnostics=err)]) == 1
+
+
+LISTED_AHEAD = dumps([  # the root lists three books, only one is written
+    {"id": "lib", "class": "Library", "attrs": {"name": "City"}, "refs": {"writers": ["w1"], "books": ["b1", "b2", "b3"]}},
+    {"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}},
+    {"id": "b1", "class": "Book", "attrs": {"title": "Dune", "pages": 412}, "refs": {"author": "w1"}},
+])
+THE_MISSING_TWO = dumps([
+    {"id": "b2", "class": "Book", "attrs": {"title": "Emma", "pages": 300}, "refs": {"author": "w1"}},
+    {"id": "b3", "class": "Book", "attrs": {"title": "Kim", "pages": 200}, "refs": {"author": "w1"}},
+])
+
+
+def test_objects_listed_but_never_written_are_asked_for_and_merged(library):
+    llm = ScriptedLLM([LISTED_AHEAD, THE_MISSING_TWO])
+    res = generate("xmi", "a library with Dune, Emma and Kim by Ann", model=llm, metamodel=library)
+    assert res.ok and res.attempts == 2
+    assert {o["id"] for o in res.conceptual["objects"]} == {"lib", "w1", "b1", "b2", "b3"}
+    follow_up = llm.calls[1]["messages"][-1].content
+    assert "Write ONLY these missing objects" in follow_up and '"b2": a Book (listed in lib.books)' in follow_up
+    assert any("merged the 2 missing object(s)" in f for f in res.trace[1].fixes)
+
+
+def test_a_follow_up_that_rewrites_the_whole_answer_is_taken_whole(library):
+    llm = ScriptedLLM([LISTED_AHEAD, GOOD])
+    res = generate("xmi", "a library", model=llm, metamodel=library)
+    assert res.ok and {o["id"] for o in res.conceptual["objects"]} == {"lib", "w1", "b1"}
+    assert not any("merged" in f for f in res.trace[1].fixes)
+
+
+def test_pruning_is_the_last_resort_and_names_what_was_lost(library):
+    llm = ScriptedLLM([LISTED_AHEAD, dumps([]), dumps([])])
+    res = generate("xmi", "a library", model=llm, metamodel=library, max_repairs=2)
+    assert res.ok and res.stop_reason.endswith("+last_resort")
+    warning = [d for d in res.diagnostics if d.code == "content-pruned"]
+    assert warning and warning[0].severity == "warning" and "'b2'" in warning[0].message and "'b3'" in warning[0].message
+    assert {o["id"] for o in res.conceptual["objects"]} == {"lib", "w1", "b1"}
+    assert all(not r.ok for r in res.trace)  # no attempt itself passed
+
+
+def test_nothing_is_pruned_when_an_attempt_passes(library):
+    res = generate("xmi", "a library", model=ScriptedLLM([GOOD]), metamodel=library)
+    assert res.ok and not [d for d in res.diagnostics if d.code == "content-pruned"] and res.stop_reason == "valid"

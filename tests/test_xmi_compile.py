@@ -7,14 +7,14 @@ import pytest
 from pyecore.resources import URI
 
 from conceptwright.agent.protocol import InputError
-from conceptwright.compilers.xmi.fixes import autofix
+from conceptwright.compilers.xmi.fixes import autofix, materialize_children, prune_dangling
 from conceptwright.compilers.xmi.model import InstanceModel, parse_model
 from conceptwright.compilers.xmi.metamodel import Metamodel
 from conceptwright.compilers.xmi.schema import instance_schema, summary
 from conceptwright.compilers.xmi.to_dot import to_dot
 from conceptwright.tools.render import render
 from conceptwright.compilers.xmi.to_xmi import to_xmi
-from conceptwright.tools.xmi.check import check_model
+from conceptwright.tools.xmi.check import check_model, missing_objects
 from conceptwright.tools.xmi.validate import validate_xmi
 
 
@@ -181,7 +181,8 @@ def test_subpackages_id_attributes_and_many_valued_attributes(tmp_path):
     assert dup and dup[0].obj == "m2" and dup[0].feature == "code"
 
 
-def test_autofix_drops_ids_of_objects_never_written_and_double_containment(metamodels):
+def test_autofix_keeps_ids_of_objects_never_written_and_fixes_double_containment(metamodels):
+    """A listed id nobody wrote is content the description asked for: not a certain fix to drop it."""
     mm = Metamodel(metamodels / "extlibrary.ecore")
     model = InstanceModel.model_validate({"objects": [
         {"id": "lib", "class": "Library", "refs": {"writers": ["w1"], "branches": ["br"], "stock": ["b"]}},
@@ -190,8 +191,13 @@ def test_autofix_drops_ids_of_objects_never_written_and_double_containment(metam
         {"id": "b", "class": "Book", "attrs": {"copies": 1}, "refs": {"author": "w1", "borrowers": ["p9"]}}]})
     fixed, fixes = autofix(model, mm)
     by_id = fixed.by_id()
-    assert by_id["b"].refs["borrowers"] == [] and by_id["br"].refs["writers"] == []
-    assert any("'p9'" in f for f in fixes) and any("already contained by lib" in f for f in fixes)
+    assert by_id["b"].refs["borrowers"] == ["p9"] and by_id["br"].refs["writers"] == []
+    assert not any("'p9'" in f for f in fixes) and any("already contained by lib" in f for f in fixes)
+    assert [d.code for d in check_model(fixed, mm) if d.severity == "error"] == ["dangling-reference"]
+    assert missing_objects(fixed, mm) == {"p9": ("b", "borrowers", ["Borrower"])}
+    pruned: list[str] = []
+    prune_dangling(fixed, mm, pruned)  # the last resort, and only that
+    assert fixed.by_id()["b"].refs["borrowers"] == [] and "'p9'" in pruned[0]
     assert not [d for d in check_model(fixed, mm) if d.severity == "error"]
     # a single-valued reference to nothing is left for the LLM (and the checker) to see
     model = InstanceModel.model_validate({"objects": [
@@ -202,12 +208,15 @@ def test_autofix_drops_ids_of_objects_never_written_and_double_containment(metam
     assert [d.code for d in check_model(fixed, mm) if d.severity == "error"] == ["dangling-reference"]
 
 
-def test_autofix_creates_children_listed_but_never_written(metamodels):
+def test_last_resort_creates_children_listed_but_never_written(metamodels):
     mm = Metamodel(metamodels / "statemachine.ecore")
     model = InstanceModel.model_validate({"objects": [
         {"id": "sm", "class": "StateMachine", "attrs": {"name": "Light"},
          "refs": {"currentState": "Red", "states": ["Red", "state2"], "inputs": ["press"]}}]})
-    fixed, fixes = autofix(model, mm)
+    assert "Red" not in autofix(model, mm)[0].by_id()  # not a certain fix: the LLM is asked first
+    fixed = model.model_copy(deep=True)
+    fixes: list[str] = []
+    materialize_children(fixed, mm, fixes)
     by_id = fixed.by_id()
     assert by_id["Red"].cls == "State" and by_id["Red"].attrs == {"name": "Red"}
     assert by_id["state2"].attrs == {} and by_id["press"].cls == "Input"  # 'state2' is an id, not a name

@@ -83,6 +83,13 @@ def run_job(
     trace.close()
     best = _best(history)
     chosen = history[best]
+    salvage = getattr(job, "last_resort", None)
+    if not chosen.ok and salvage is not None:  # e.g. xmi: prune what nobody wrote, with a warning naming it
+        for i in sorted(range(len(history)), key=lambda i: (-history[i].score, history[i].error_count, -i)):
+            rescued = salvage(history[i])
+            if rescued is not None and rescued.ok:
+                chosen, best, stop = rescued, i, f"{stop}+last_resort"
+                break
     return Result(
         ok=chosen.ok,
         target=target,

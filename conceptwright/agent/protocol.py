@@ -27,6 +27,7 @@ class Outcome(BaseModel):
     fixes: list[str] = Field(default_factory=list)  # certain fixes applied without the LLM
     feedback: str = ""  # the previous answer as shown back to the LLM in a repair prompt
     usable: bool | None = None  # whether the artefacts are usable though invalid (a valid solid); None: unknown
+    score: float = 0.0  # how much of the task the attempt holds (job-defined; xmi: objects written); the last resort tries the highest first
 
     @property
     def error_count(self) -> int:
@@ -52,6 +53,9 @@ class Job(Protocol):
     def repair_messages(self, previous: Outcome) -> list[Message]: ...
 
     def evaluate(self, raw: str) -> Outcome: ...
+
+    # optional: ``last_resort(best: Outcome) -> Outcome | None``, called once when no attempt
+    # passed; what it gives up must be named in a warning (the xmi job prunes ids nobody wrote)
 
 
 @runtime_checkable

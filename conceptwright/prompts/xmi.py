@@ -88,3 +88,17 @@ def repair_messages(first: list[Message], previous: str, diagnostics: str, what:
         f"Write the complete corrected {what}: all objects with all their attributes and references, keeping what was "
         f"right and changing what the problems name.",
     )]
+
+
+def missing_objects_messages(first: list[Message], previous: str, missing: list[str], root: str) -> list[Message]:
+    """Ask only for the objects an answer lists but never wrote (a small model that rewrites a
+    long answer whole drops more than it adds); the agent merges them into the previous answer."""
+    task = first[-1].content
+    lines = "\n".join(missing)
+    return first[:-1] + [Message(
+        role="user",
+        content=f"{task}\n\nA previous answer was:\n{previous}\n\nIt lists these ids but never writes them as objects:\n"
+        f"{lines}\n\nWrite ONLY these missing objects, as {{\"objects\": [...]}}, each with its id, its class and the "
+        f"attributes and references the description gives it (refer to the previous answer's ids). Do not repeat the "
+        f"objects already written and do not write the {root} again.",
+    )]

@@ -12,7 +12,7 @@ from typing import Any
 from ..agent.protocol import InputError, Outcome
 from ..agent.result import Result
 from ..core.jsonparse import JSONExtractError, extract_json
-from ..compilers.xmi.fixes import autofix
+from ..compilers.xmi.fixes import autofix, materialize_children, prune_dangling
 from ..compilers.xmi.model import InstanceModel, parse_model
 from ..compilers.xmi.example import example_instance
 from ..compilers.xmi.metamodel import Metamodel
@@ -23,12 +23,27 @@ from ..llm.base import Message
 from ..prompts import xmi as prompts
 from ..prompts.profiles import Profile
 from ..core.diagnostics import Diagnostic, errors, render_all
-from ..tools.xmi.check import check_model
+from ..tools.xmi.check import check_model, missing_objects
 from ..tools.render import render
 from ..tools.xmi.validate import validate_xmi
 
 
+MAX_ASKED = 20  # missing objects asked for in one follow-up
+
+
+def _merge(base: InstanceModel, extra: InstanceModel) -> tuple[InstanceModel, int] | None:
+    """The previous answer plus the follow-up's objects whose ids it did not have; None when the
+    follow-up is a whole new answer instead (most of its objects are ones the previous had)."""
+    have = {o.id for o in base.objects}
+    new = [o for o in extra.objects if o.id not in have]
+    if len(extra.objects) - len(new) > len(new):
+        return None
+    return InstanceModel(objects=[*base.objects, *new]), len(new)
+
+
 class _XmiJob:
+    _merge_into: InstanceModel | None = None
+
     def __init__(self, mm: Metamodel, spec: str, profile: Profile, metamodel_location: str | None) -> None:
         self.mm = mm
         self.spec = spec
@@ -63,9 +78,24 @@ class ConceptualJob(_XmiJob):
         self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile, own_json)
 
     def first_messages(self) -> list[Message]:
+        self._merge_into = None
         return list(self._first)
 
+    def repair_messages(self, previous: Outcome) -> list[Message]:
+        """Objects the previous answer lists but never wrote are asked for by id, alone (and merged
+        into that answer); any other problem gets the usual repair prompt."""
+        self._merge_into = None
+        base = InstanceModel.model_validate(previous.conceptual) if previous.conceptual else None
+        missing = missing_objects(base, self.mm) if base is not None else {}
+        if not missing:
+            return super().repair_messages(previous)
+        self._merge_into = base
+        lines = [f'- "{oid}": a {" or ".join(classes) or "object"} (listed in {owner}.{ref})'
+                 for oid, (owner, ref, classes) in list(missing.items())[:MAX_ASKED]]
+        return prompts.missing_objects_messages(self._first, previous.feedback, lines, self.root)
+
     def evaluate(self, raw: str) -> Outcome:
+        base, self._merge_into = self._merge_into, None
         try:
             data = extract_json(raw)
         except JSONExtractError as exc:
@@ -73,7 +103,33 @@ class ConceptualJob(_XmiJob):
         model, diags, fixes = parse_model(data)
         if model is None:
             return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        merged = _merge(base, model) if base is not None else None
+        if merged is not None:
+            model, added = merged
+            fixes.append(f"merged the {added} missing object(s) the follow-up wrote into the previous answer")
         return self.evaluate_model(model, fixes)
+
+    def last_resort(self, best: Outcome) -> Outcome | None:
+        """When no attempt passed: drop the ids no object has, and say what was lost (a warning)."""
+        if not best.conceptual:
+            return None
+        for with_shells in (True, False):  # empty objects for the ids keep more, where they can be valid
+            model = InstanceModel.model_validate(best.conceptual)
+            shells: list[str] = []
+            if with_shells:
+                materialize_children(model, self.mm, shells)
+            pruned: list[str] = []
+            prune_dangling(model, self.mm, pruned)
+            if not shells and not pruned:
+                continue
+            out = self.evaluate_model(model, [*best.fixes, *shells, *pruned])
+            if out.ok:
+                lost = [*(f"{s} (empty: nothing of it was written)" for s in shells), *pruned]
+                out.diagnostics.append(Diagnostic(
+                    code="content-pruned", severity="warning",
+                    message="no attempt wrote every object it listed; to make the model valid: " + "; ".join(lost)))
+                return out
+        return None
 
     def evaluate_model(self, model: InstanceModel, fixes: list[str] | None = None) -> Outcome:
         """Auto-fix, check, compile and validate a conceptual model (no LLM involved)."""
@@ -91,7 +147,7 @@ class ConceptualJob(_XmiJob):
             diags += [d for d in xdiags if d.severity == "error"]
         data = model.dump()
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=fixes,
-                       feedback=json.dumps(data, ensure_ascii=False))
+                       feedback=json.dumps(data, ensure_ascii=False), score=len(model.objects))
 
 
 _XML_FENCE = re.compile(r"```(?:xml|xmi|XML)?\s*\n(.*?)```", re.S)

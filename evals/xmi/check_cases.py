@@ -1,4 +1,4 @@
-"""Check the xmi eval cases: python evals/xmi/check_cases.py [cases.jsonl]
+"""Check the xmi eval cases: python evals/xmi/check_cases.py [cases.jsonl] [--objects MIN-MAX]
 
 For every case: the line is JSON with id/metamodel/spec/facts; each class is a concrete
 class of the metamodel; each attribute exists, is an attribute and its value is of the
@@ -13,10 +13,13 @@ Objects without a key ("key": null) take a synthetic id. Uncontained objects go 
 root (the first object) when the root has no key, through the one containment reference
 of the root that accepts them. An unkeyed object may carry an optional "via" with its
 container and references ({"container": {"from": KEY, "ref": NAME}, "refs": {NAME: KEY}});
-scoring ignores it. Exits 1 on any problem.
+scoring ignores it. Each case has MIN to MAX objects (--objects, default 4-12), and the
+file covers at least 6 metamodels (or, with fewer than 6 cases, one per case). Exits 1 on
+any problem.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import Counter
@@ -35,12 +38,13 @@ from evals.common import shared_dir  # noqa: E402
 CASES = ROOT / "evals" / "xmi" / "cases.jsonl"
 
 
-def check_facts(case: dict[str, Any], mm: Metamodel) -> list[str]:
+def check_facts(case: dict[str, Any], mm: Metamodel, objects: tuple[int, int] = (4, 12)) -> list[str]:
     problems: list[str] = []
     facts = case["facts"]
     objs = facts.get("objects", [])
-    if not 4 <= len(objs) <= 12:
-        problems.append(f"{len(objs)} objects (want 4 to 12)")
+    lo, hi = objects
+    if not lo <= len(objs) <= hi:
+        problems.append(f"{len(objs)} objects (want {lo} to {hi})")
     class_key: dict[str, str | None] = {}
     for i, o in enumerate(objs):
         cls, key, attrs = o.get("class"), o.get("key"), o.get("attrs", {})
@@ -144,8 +148,23 @@ def build_model(case: dict[str, Any], mm: Metamodel) -> tuple[InstanceModel, lis
     return InstanceModel.model_validate({"objects": out}), problems
 
 
+def _range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want MIN-MAX, e.g. 4-12, not {text!r}") from None
+    if not 0 < lo <= hi:
+        raise argparse.ArgumentTypeError(f"want 0 < MIN <= MAX, not {text!r}")
+    return lo, hi
+
+
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else CASES
+    ap = argparse.ArgumentParser(description="Check the xmi eval cases.")
+    ap.add_argument("cases", nargs="?", type=Path, default=CASES, help="cases file (default: evals/xmi/cases.jsonl)")
+    ap.add_argument("--objects", type=_range, default=(4, 12), metavar="MIN-MAX",
+                    help="objects each case must have (default: 4-12)")
+    args = ap.parse_args(argv)
+    path: Path = args.cases
     metamodels = shared_dir() / "examples" / "metamodels"
     loaded: dict[str, Metamodel] = {}
     failed = 0
@@ -174,7 +193,7 @@ def main(argv: list[str]) -> int:
             continue
         per_mm[name] += 1
         mm = loaded.setdefault(name, Metamodel(metamodels / name))
-        problems += check_facts(case, mm)
+        problems += check_facts(case, mm, args.objects)
         if not problems:
             model, build_problems = build_model(case, mm)
             problems += build_problems
@@ -195,8 +214,9 @@ def main(argv: list[str]) -> int:
             print(f"duplicate case id {cid}")
             failed += 1
     print(f"\n{len(lines)} cases over {len(per_mm)} metamodels: " + ", ".join(f"{m} {k}" for m, k in sorted(per_mm.items())))
-    if len(per_mm) < 6:
-        print("fewer than 6 metamodels")
+    want_mm = min(6, len(lines))
+    if len(per_mm) < want_mm:
+        print(f"fewer than {want_mm} metamodels")
         failed += 1
     print("all cases pass" if not failed else f"{failed} problem(s)")
     return 1 if failed else 0

@@ -38,6 +38,7 @@ def run_case(case: dict[str, Any], strategy: str, llm: Any, max_repairs: int, tr
         "tokens_in": res.usage.input_tokens, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
         "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10],
         "fixes": sum(len(r.fixes) for r in res.trace),
+        "pruned": any(d.code == "content-pruned" for d in res.diagnostics),
         **score(graph, case["facts"], mm),
     }
 
@@ -45,26 +46,32 @@ def run_case(case: dict[str, Any], strategy: str, llm: Any, max_repairs: int, tr
 def summarize(rows: list[dict[str, Any]], strategy: str) -> list[object]:
     rs = [r for r in rows if r["strategy"] == strategy]
     if not rs:
-        return [strategy] + ["-"] * 9
+        return [strategy] + ["-"] * 11
     ap = prf(sum(r["attr_tp"] for r in rs), sum(r["attr_pred"] for r in rs), sum(r["attr_gold"] for r in rs))
     lp = prf(sum(r["link_tp"] for r in rs), sum(r["link_pred"] for r in rs), sum(r["link_gold"] for r in rs))
+    obj_r = sum(r.get("obj_tp", 0) for r in rs) / max(1, sum(r.get("obj_gold", 0) for r in rs))
+    pruned = sum(bool(r.get("pruned")) for r in rs)
     return [
         strategy, f"{sum(r['ok'] for r in rs)}/{len(rs)} ({100 * mean(r['ok'] for r in rs):.0f}%)",
-        ap[0], ap[1], ap[2], lp[0], lp[1], lp[2], mean(r["repairs"] for r in rs),
+        obj_r, ap[0], ap[1], ap[2], lp[0], lp[1], lp[2], pruned, mean(r["repairs"] for r in rs),
         int(mean(r["tokens_in"] + r["tokens_out"] for r in rs)), mean(r["seconds"] for r in rs),
     ]
 
 
 def report(rows: list[dict[str, Any]], model: str, strategies: list[str]) -> str:
-    head = ["strategy", "valid", "attr P", "attr R", "attr F1", "link P", "link R", "link F1", "repairs (mean)", "tokens (mean)", "seconds (mean)"]
+    head = ["strategy", "valid", "object R", "attr P", "attr R", "attr F1", "link P", "link R", "link F1", "pruned (last resort)",
+            "repairs (mean)", "tokens (mean)", "seconds (mean)"]
     parts = [
         f"# xmi eval: {model}",
         f"{len({r['id'] for r in rows})} cases, strategies run side by side in one run. "
-        "Precision/recall are micro-averaged over the facts of all cases (attributes of keyed objects; links by key).",
+        "Precision/recall are micro-averaged over the facts of all cases (attributes of keyed objects; links by key); "
+        "object R is the share of the description's keyed objects written with their key; 'pruned' counts runs whose "
+        "valid model came from the last resort (ids nobody wrote dropped, with a warning).",
         table(head, [summarize(rows, s) for s in strategies]),
         "## Per case",
-        table(["case", "strategy", "valid", "repairs", "stop", "attr F1", "link F1", "seconds", "errors left"],
+        table(["case", "strategy", "valid", "repairs", "stop", "object R", "attr F1", "link F1", "seconds", "errors left"],
               [[r["id"], r["strategy"], "yes" if r["ok"] else "no", r["repairs"], r.get("stop", r.get("error", "")),
+                r.get("obj_tp", 0) / max(1, r.get("obj_gold", 0)),
                 prf(r["attr_tp"], r["attr_pred"], r["attr_gold"])[2], prf(r["link_tp"], r["link_pred"], r["link_gold"])[2],
                 r["seconds"], " ".join(r.get("errors", [])[:4])] for r in sorted(rows, key=lambda r: (r["id"], r["strategy"]))]),
     ]

@@ -43,7 +43,8 @@ def _canonical(mm: Metamodel, cls: str, src: str, ref: str, tgt: str, tgt_cls: s
 
 
 def score(model: InstanceModel | None, facts: dict[str, Any], mm: Metamodel) -> dict[str, int]:
-    """Counts for attribute and link precision/recall: tp, predicted, gold."""
+    """Counts for attribute and link precision/recall (tp, predicted, gold) and object recall
+    (keyed objects of the facts that the model has, by class and key value)."""
     gold_objs = facts.get("objects", [])
     keys = {o["class"]: o.get("key") for o in gold_objs}
     cls_of_key = {norm(o["attrs"][o["key"]]): o["class"] for o in gold_objs if o.get("key") and o["key"] in o.get("attrs", {})}
@@ -57,7 +58,9 @@ def score(model: InstanceModel | None, facts: dict[str, Any], mm: Metamodel) -> 
         src, tgt = norm(link["from"]), norm(link["to"])
         gold_links.add(_canonical(mm, cls_of_key.get(src, ""), src, link["ref"], tgt, cls_of_key.get(tgt, "")))
     link_kinds = {(c, r) for c, _, r, _ in gold_links}
-    out = {"attr_tp": 0, "attr_pred": 0, "attr_gold": len(gold_attrs), "link_tp": 0, "link_pred": 0, "link_gold": len(gold_links)}
+    gold_keys = {(o["class"], norm(o["attrs"][o["key"]])) for o in gold_objs if o.get("key") and o["key"] in o.get("attrs", {})}
+    out = {"attr_tp": 0, "attr_pred": 0, "attr_gold": len(gold_attrs), "link_tp": 0, "link_pred": 0, "link_gold": len(gold_links),
+           "obj_tp": 0, "obj_gold": len(gold_keys)}
     if model is None:
         return out
     by_id = model.by_id()
@@ -86,6 +89,8 @@ def score(model: InstanceModel | None, facts: dict[str, Any], mm: Metamodel) -> 
                 link = _canonical(mm, o.cls, src, ref, tgt, by_id[tid].cls)
                 if (link[0], link[2]) in link_kinds:
                     pred_links.add(link)
+    pred_keys = {(o.cls, norm(o.attrs[keys[o.cls]])) for o in model.objects if keys.get(o.cls) and keys[o.cls] in o.attrs}
+    out["obj_tp"] = len(pred_keys & gold_keys)  # object recall: keyed objects of the description written with their key
     out["attr_tp"] = len(pred_attrs & gold_attrs)
     out["attr_pred"] = len(pred_attrs)
     out["link_tp"] = len(pred_links & gold_links)

@@ -34,8 +34,6 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
         if o.cls in mm.classes:
             _fix_features(o, mm, fixes)
     _fix_ref_names(model, mm, fixes)
-    _materialize_children(model, mm, fixes)
-    _prune_dangling(model, mm, fixes)
     _fix_containers(model, mm, fixes)
     _prune_double_containment(model, mm, fixes)
     _fix_roots(model, mm, fixes)
@@ -142,9 +140,10 @@ def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
                 o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
 
 
-def _materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
-    """An id listed in a containment reference whose object was never written, where the
-    reference admits exactly one concrete class: create that (empty) child. Its name is
+def materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """Part of the last resort (before pruning): an id listed in a containment reference whose
+    object was never written, where the reference admits exactly one concrete class: create that
+    (empty) child. Its name is
     the id when the class has a 'name' attribute and the id reads like a name."""
     index = model.by_id()
     for o in list(model.objects):
@@ -170,10 +169,11 @@ def _materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str])
                 fixes.append(f"{o.id}.{name}: created the {subs[0]} '{cid}' it lists but never wrote")
 
 
-def _prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
-    """Ids listed in a many-valued reference that name no object (small models list ids
-    ahead and never write those objects): drop them when the lower bound still holds.
-    Nothing that exists is removed; the trace records each drop."""
+def prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    """The last resort, never a certain fix: ids listed in a many-valued reference that name no
+    object (small models list ids ahead and never write those objects) are dropped when the
+    lower bound still holds. This loses what the description asked for, so the agent first asks
+    the LLM for exactly those objects and prunes only when that failed (reported as a warning)."""
     index = model.by_id()
     for o in model.objects:
         info = mm.classes.get(o.cls)

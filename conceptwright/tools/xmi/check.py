@@ -241,3 +241,24 @@ def _bounds(known: dict[str, Obj], mm: Metamodel, edges: list[Edge], implied: di
             elif f.is_ref and f.upper > 1 and count > f.upper and (o.id, name) in implied:  # upper 1: _opposites reports it
                 out.append(_d("upper-bound", o, name, f"{_who(o)}: '{name}' takes at most {f.upper}, has {count} (counting opposite references)."))
     return out
+
+
+def missing_objects(model: InstanceModel, mm: Metamodel) -> dict[str, tuple[str, str, list[str]]]:
+    """Ids that containment or many-valued references list but no object has (written ahead,
+    never written out): id -> (the object listing it, the reference, the concrete classes it may
+    have). In model order, each id once. A single-valued reference to no object is more likely a
+    wrong id than a missing object, and is left to the repair prompt."""
+    index = model.by_id()
+    out: dict[str, tuple[str, str, list[str]]] = {}
+    for o in model.objects:
+        info = mm.classes.get(o.cls)
+        if info is None:
+            continue
+        for name in o.refs:
+            f = info.features.get(name)
+            if f is None or not f.is_ref or not (f.many or f.containment):
+                continue
+            for tid in o.ref_ids(name):
+                if tid not in index and tid not in out:
+                    out[tid] = (o.id, name, mm.concrete_subtypes(f.type_name))
+    return out
