@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 
+from ..core import rules
 from ..llm.base import LLM, LLMError, Message, Usage
 from ..core.diagnostics import Diagnostic, render_all
 from .policy import StopPolicy
@@ -49,7 +50,9 @@ def run_job(
             records[-1].stop_reason = stop
             history[-1].diagnostics.append(Diagnostic(code="llm-error", message=str(exc), severity="warning"))
             break
-        outcome = job.evaluate(completion.text)
+        with rules.collect() as fired:
+            outcome = job.evaluate(completion.text)
+        outcome.rules = sorted(set(fired))
         history.append(outcome)
         usage = usage + completion.usage
         stop = policy.decide(history, usage.total, time.perf_counter() - start)
@@ -73,6 +76,7 @@ def run_job(
             raw_output=completion.text,
             diagnostics=outcome.diagnostics,
             fixes=outcome.fixes,
+            rules=outcome.rules,
             ok=outcome.ok,
             stop_reason=stop,
         )
@@ -86,8 +90,10 @@ def run_job(
     salvage = getattr(job, "last_resort", None)
     if not chosen.ok and salvage is not None:  # e.g. xmi: prune what nobody wrote, with a warning naming it
         for i in sorted(range(len(history)), key=lambda i: (-history[i].score, history[i].error_count, -i)):
-            rescued = salvage(history[i])
+            with rules.collect() as fired:
+                rescued = salvage(history[i])
             if rescued is not None and rescued.ok:
+                rescued.rules = sorted(set(fired))
                 chosen, best, stop = rescued, i, f"{stop}+last_resort"
                 break
     return Result(
@@ -99,6 +105,7 @@ def run_job(
         artefacts=chosen.artefacts,
         conceptual=chosen.conceptual,
         diagnostics=chosen.diagnostics,
+        rules=sorted({r for o in history for r in o.rules} | set(chosen.rules)),
         usage=usage,
         trace=records,
         stop_reason=stop or "",

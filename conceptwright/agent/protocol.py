@@ -25,6 +25,7 @@ class Outcome(BaseModel):
     artefacts: dict[str, str | bytes] = Field(default_factory=dict)
     diagnostics: list[Diagnostic] = Field(default_factory=list)
     fixes: list[str] = Field(default_factory=list)  # certain fixes applied without the LLM
+    rules: list[str] = Field(default_factory=list)  # the named rules (fixes, description checks) that fired
     feedback: str = ""  # the previous answer as shown back to the LLM in a repair prompt
     usable: bool | None = None  # whether the artefacts are usable though invalid (a valid solid); None: unknown
     score: float = 0.0  # how much of the task the attempt holds (job-defined; xmi: objects written); the last resort tries the highest first

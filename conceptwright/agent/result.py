@@ -19,6 +19,7 @@ class Result(BaseModel):
     artefacts: dict[str, str | bytes] = Field(default_factory=dict)  # of the best attempt
     conceptual: Any = None  # the best attempt's conceptual model (JSON data)
     diagnostics: list[Diagnostic] = Field(default_factory=list)  # of the best attempt
+    rules: list[str] = Field(default_factory=list)  # named rules that fired on any attempt
     usage: Usage = Field(default_factory=Usage)  # summed over all attempts
     trace: list[AttemptRecord] = Field(default_factory=list)
     stop_reason: str = ""

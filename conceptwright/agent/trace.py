@@ -31,6 +31,7 @@ class AttemptRecord(BaseModel):
     raw_output: str
     diagnostics: list[Diagnostic]
     fixes: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)  # named rules that fired on this attempt
     ok: bool
     stop_reason: str | None = None
     time_unix: float = Field(default_factory=time.time)

@@ -18,7 +18,7 @@ from ..llm.base import Message
 from ..prompts import sim as prompts
 from ..prompts.profiles import Profile
 from ..core.diagnostics import Diagnostic, render_all
-from ..tools.sim.check import check, kind_check, spec_numbers, step_asked_for
+from ..tools.sim.check import check, kind_check, percent_routes, spec_numbers, step_asked_for
 from ..tools.sim.validate import validate
 
 
@@ -77,6 +77,7 @@ class SimJob:
         """Check, compile, run and validate a conceptual model (no LLM involved)."""
         diags = check(model)
         diags += spec_numbers(self.spec, model)
+        diags += percent_routes(self.spec, model)
         diags += kind_check(self.spec, model)
         artefacts: dict[str, str | bytes] = {}
         try:

@@ -9,12 +9,14 @@ from typing import Any
 from ...core.jsonschema import drop_nulls
 from .expr import identifier_problem, strip_unit
 from .model import CREATES, OPS, Chamfer, Cylinder, Fillet, Hole, Part
+from ...core.rules import fix
 
 _SKETCH_KEYS = {"shape", "on", "offset", "at", "width", "height", "diameter", "radius", "sides", "length", "angle",
                 "points", "start", "segments"}
 
 
 
+@fix("cad", "json-shape", "wrappers, parameters as a dict, envelope as a list and sizes of 0 are put in the schema's shape")
 def normalize(data: Any) -> tuple[Any, list[str]]:
     """Fixes that cannot change the meaning: wrappers, aliases, units in numbers, radius -> diameter."""
     fixes: list[str] = []
@@ -45,6 +47,7 @@ def normalize(data: Any) -> tuple[Any, list[str]]:
     return data, fixes
 
 
+@fix("cad", "feature-id-as-body", "a body named after an earlier feature's id means the body that feature made")
 def _feature_ids_as_bodies(feats: list[Any], fixes: list[str]) -> None:
     """A feature that works on "the body" named after an earlier feature's id ("body": "base_plate")
     means the body that feature made or changed."""
@@ -85,6 +88,7 @@ def _radius_names(params: Any) -> set[str]:
     return {n for n in names_ if re.search(r"(^|_)(radius|rad|r)$|^radius_|^r_", n.lower())}
 
 
+@fix("cad", "feature-aliases", "sketch keys beside the feature move into its sketch; aliases of ops and fields are renamed")
 def _fix_feature(f: dict[str, Any], i: int, fixes: list[str], radii: set[str] = frozenset()) -> dict[str, Any]:
     f = dict(f)
     if "op" not in f and isinstance(f.get("type"), str) and f["type"] in OPS:
@@ -108,6 +112,7 @@ def _fix_feature(f: dict[str, Any], i: int, fixes: list[str], radii: set[str] = 
     return f
 
 
+@fix("cad", "radius-as-diameter", "a radius given where a diameter is asked (or a parameter named radius used as one) is doubled")
 def _radius_to_diameter(d: dict[str, Any], fid: str, fixes: list[str], radii: set[str] = frozenset()) -> dict[str, Any]:
     if "radius" in d and "diameter" not in d and d.get("kind") != "polar":
         r = d.pop("radius")
@@ -120,6 +125,7 @@ def _radius_to_diameter(d: dict[str, Any], fid: str, fixes: list[str], radii: se
     return d
 
 
+@fix("cad", "units-in-numbers", "numbers written with their unit (\"10 mm\") lose the unit")
 def _strip_units(value: Any, fixes: list[str]) -> Any:
     if isinstance(value, dict):
         return {k: _strip_units(v, fixes) for k, v in value.items()}
@@ -131,6 +137,7 @@ def _strip_units(value: Any, fixes: list[str]) -> Any:
     return value
 
 
+@fix("cad", "hole-along-cylinder-axis", "a centre hole drilled from the curved side of a cylinder is drilled from its end face")
 def holes_along_cylinders(part: Part, fixes: list[str]) -> None:
     """A centre hole drilled from the curved side of a body that is a cylinder ("face": ">Z" on a
     cylinder along X) is meant along the cylinder's axis: drill it from the end face."""

@@ -8,6 +8,7 @@ from .spec import description_times, rate_check
 from .model import EXIT, Activity, ContinuousModel, Distribution, ProcessModel, Resource, Route
 from .parse import PLACES, drop_queue_activities
 from .units import UnitError, time_factor
+from ...core.rules import fix
 
 _UNITS = {"second": "s", "sec": "s", "minute": "minute", "min": "minute", "hour": "hour", "hr": "hour", "day": "day",
           "week": "week"}
@@ -19,6 +20,7 @@ def _unit(word: str) -> str:
     return _UNITS.get(word.lower().rstrip("s"), word.lower())
 
 
+@fix("sim", "rate-unit-from-description", "a rate written without the description's \"per hour\" gets it", reads_description=True)
 def rate_units(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """"30 calls per hour" written as {"rate": 30} in a model counted in minutes: the rate keeps the
     description's unit ({"rate": 30, "unit": "hour"})."""
@@ -92,6 +94,7 @@ def _add_service(spec: str, model: ProcessModel, target: str, resource: str, fix
     return True
 
 
+@fix("sim", "service-after-queue", "queue (no time) -> a name no activity has: that service gets the one time the description gives and no number carries", reads_description=True)
 def service_after_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """The small-model pattern "queue (no time, on R) -> 'agent'" where no activity has the name
     'agent': 'agent' is the service on the resource named like it, else on R (or the only resource). Its duration is the one time of
@@ -118,6 +121,7 @@ def _factor(unit: str, to: str) -> float | None:
         return None
 
 
+@fix("sim", "duration-unit-from-description", "a duration written in the model's unit that the description gives in another gets the description's unit", reads_description=True)
 def duration_units(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """"takes exactly 90 seconds" written as {"mean": 90} in a model counted in minutes: the
     duration keeps the description's unit ({"mean": 90, "unit": "s"}), when no duration or
@@ -134,6 +138,7 @@ def duration_units(spec: str, model: ProcessModel, fixes: list[str]) -> None:
                              f"(not {x:g} {model.time_unit})")
 
 
+@fix("sim", "numbered-servers", "unused servers numbered one by one (officer1, officer2) become one resource of that capacity")
 def merge_numbered_servers(model: ProcessModel) -> list[str]:
     """Resources ``officer1`` and ``officer2`` that no activity uses: one resource ``officers`` of
     capacity 2 (the servers of one station, written one by one)."""
@@ -159,6 +164,7 @@ def merge_numbered_servers(model: ProcessModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "service-at-unknown-route", "a route to a name no element has, with exactly one unused server, becomes that service", reads_description=True)
 def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """A route to a name no activity has, that names a resource no activity uses or, with exactly
     one such server resource, no element at all: that name is the missing activity on it. Its
@@ -184,6 +190,7 @@ def service_at_unknown_route(spec: str, model: ProcessModel, fixes: list[str]) -
 _IN_TOTAL = re.compile(r"\b(?:in total|in all|altogether|including|in the system)\b", re.I)
 
 
+@fix("sim", "waiting-places", "an unused resource of waiting places is the max_queue of the one used server", reads_description=True)
 def waiting_places_as_max_queue(spec: str, model: ProcessModel, fixes: list[str]) -> None:
     """Waiting chairs written as a resource no activity uses ("waiting_chairs", capacity 3) are the
     waiting places of the one resource the activities use: its max_queue. Where the description
@@ -200,6 +207,7 @@ def waiting_places_as_max_queue(spec: str, model: ProcessModel, fixes: list[str]
                      f"of {server.id} (max_queue)" + (f": {k} in total, {server.capacity} in service" if total else ""))
 
 
+@fix("sim", "euler-only-where-asked", "Euler is used only where the description asks for it", reads_description=True)
 def euler_only_where_asked(spec: str, model: ContinuousModel, fixes: list[str]) -> None:
     """Euler only where the description asks for it; otherwise RK45."""
     if model.time.method == "Euler" and "euler" not in spec.lower():

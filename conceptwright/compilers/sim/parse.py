@@ -25,6 +25,7 @@ from ...core.diagnostics import Diagnostic
 from .expressions import ExpressionError, parse, rename
 from .model import EXIT, ContinuousModel, ProcessModel, SimModel
 from .units import UnitError, parse_unit, same, time_factor
+from ...core.rules import fix
 
 # ids of resources that are waiting places rather than servers ("waiting_chairs", "buffer")
 PLACES = re.compile(r"chair|seat|wait|buffer|room|queue|space|place|spot|slot|bench", re.I)
@@ -51,6 +52,7 @@ SHAPE_HINT = {
 }
 
 
+@fix("sim", "route-shape", "routes written as a name, a dict or without p are put in the list-of-routes shape")
 def _routes(value: Any, where: str, fixes: list[str]) -> Any:
     if isinstance(value, str):
         fixes.append(f"{where}: read next '{value}' as [{{\"to\": \"{value}\", \"p\": 1}}]")
@@ -79,6 +81,7 @@ def _routes(value: Any, where: str, fixes: list[str]) -> Any:
     return out
 
 
+@fix("sim", "distribution-shape", "a bare number or a dict without dist becomes a distribution")
 def _dist(value: Any, where: str, fixes: list[str]) -> Any:
     if isinstance(value, dict) and isinstance(value.get("dist"), str):
         name = value["dist"].strip().lower()
@@ -147,6 +150,7 @@ def _same_number(a: Any, b: Any) -> bool:
         return False
 
 
+@fix("sim", "json-shape", "a missing kind told by the keys present, and other shapes before pydantic")
 def normalize(data: Any) -> tuple[Any, list[str]]:
     """Shape fixes that are certain, before pydantic."""
     fixes: list[str] = []
@@ -218,6 +222,7 @@ def parse_model(data: Any) -> tuple[ProcessModel | ContinuousModel | None, list[
     return model, [], fixes
 
 
+@fix("sim", "extra-exit", "[B: 1, exit: 1] means to B")
 def _drop_extra_exit(model: ProcessModel) -> list[str]:
     """``next: [{to: B, p: 1}, {to: exit, p: 1}]``: the routes to activities already sum to 1, so
     the exit route is where entities go after B, not a second choice: it is dropped."""
@@ -231,6 +236,7 @@ def _drop_extra_exit(model: ProcessModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "queue-activity", "an activity that takes no time before another on the same resource is the queue in front of it")
 def drop_queue_activities(model: ProcessModel) -> list[str]:
     """``queue`` (no time, resource R) -> ``serve`` (resource R): the queue is the wait for R that
     happens by itself before ``serve``; routes to ``queue`` go to ``serve``."""
@@ -250,6 +256,7 @@ def drop_queue_activities(model: ProcessModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "lone-activity-exits", "the only activity routed to a name nothing has exits")
 def _lone_activity_exits(model: ProcessModel) -> list[str]:
     """One activity, routed to a name that no source, resource or activity has: it can only exit.
     (A name like a resource's is a missing activity: the checks ask for it.)"""
@@ -267,6 +274,7 @@ def _lone_activity_exits(model: ProcessModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "run-unit", "run settings given in another time unit are converted to the model's")
 def _convert_run_unit(model: ProcessModel) -> list[str]:
     """horizon/warmup given in their own unit -> the model's time unit (left as is if unreadable)."""
     run = model.run
@@ -298,6 +306,7 @@ def _rename_everywhere(model: ContinuousModel, old: str, new: str) -> None:
             a.value = rename(a.value, old, new)
 
 
+@fix("sim", "parameter-named-like-flow", "a parameter with its flow's (or stock's) id is renamed")
 def _fix_parameter_named_like_element(model: ContinuousModel) -> list[str]:
     """Parameter ``withdrawal`` (100) and flow ``withdrawal`` (rate ``withdrawal``): the expressions
     mean the parameter (a flow's rate cannot be itself), so the parameter becomes ``withdrawal_rate``."""
@@ -316,6 +325,7 @@ def _fix_parameter_named_like_element(model: ContinuousModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "rate-constant-unit", "a rate constant k of k*stock declared in the flow's unit becomes per time")
 def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
     """Flow ``k*drug`` in mg/hour (or state ``c`` with ``der`` ``-k*c``) whose rate constant ``k`` is
     declared in the flow's (derivative's) unit, stock unit per time: ``k`` is per time, 1/hour."""
@@ -358,6 +368,7 @@ def _fix_rate_constant_units(model: ContinuousModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "keyword-ids", "ids that are Python keywords get a suffix")
 def _fix_keyword_ids(model: ContinuousModel) -> list[str]:
     """Ids that are Python keywords (``lambda``, ``in``) get a trailing _, everywhere they are used."""
     fixes: list[str] = []
@@ -373,6 +384,7 @@ def _fix_keyword_ids(model: ContinuousModel) -> list[str]:
     return fixes
 
 
+@fix("sim", "reference-case", "a reference that matches exactly one element id case-insensitively uses it")
 def _fix_reference_case(model: ProcessModel | ContinuousModel) -> list[str]:
     """References that match an id but for case or spaces/underscores are rewritten to it."""
     fixes: list[str] = []

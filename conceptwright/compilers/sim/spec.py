@@ -73,8 +73,11 @@ def rate_check(model: ProcessModel, x: float, per: re.Match[str]) -> list[Diagno
                        f'{{"dist": "exponential", "mean": {mean.split()[0]}}}')]
 
 
-_PROCESS_WORDS = re.compile(r"\b(arriv\w*|queue\w*|server\w*|customers?|patients?|servic\w+|wait\w*|replications?|"
-                            r"utili[sz]ation|cashiers?|tellers?|machines?|doctors?|clerks?|orders?|calls?)\b", re.I)
+# The grammar of a discrete-event description, not its nouns: things arrive (turn up, come in),
+# wait or queue, and are served; runs are replicated and servers utilised. No list of roles or
+# entities (doctor, teller, receptionist, pharmacist, mechanic, ...) can be complete.
+_PROCESS_WORDS = re.compile(r"\b(arriv\w*|interarrival\w*|(?:turns?|shows?) up|comes? in|queu\w*|wait\w*|balk\w*|"
+                            r"reneg\w*|serv(?:e|es|ed|ing|ice|ices|er|ers)\b|replications?|utili[sz]ation)", re.I)
 
 
 def guess_kind(spec: str) -> str:
@@ -82,14 +85,16 @@ def guess_kind(spec: str) -> str:
     return "process" if len(_PROCESS_WORDS.findall(spec)) >= 2 else "continuous"
 
 
-_CONTINUOUS_WORDS = re.compile(r"d\w*/dt|\w''|\bstocks?\b|%|\bper ?cent\b|continuous\w*|differential|equation|\bODE\b|"
-                               r"logistic|\bdecay\w*|euler|derivative|\bgrows?\b|population", re.I)
+# Marks of continuous change that a queueing description does not use: a derivative, a stock,
+# an ODE, a growth or decay law. A share ("10% are reworked") or "grows" alone is no such mark.
+_CONTINUOUS_WORDS = re.compile(r"d\w*/dt|\w''|\bstocks?\b|differential|\bODEs?\b|logistic\w*|\bdecay\w*|euler|"
+                               r"derivative|exponential growth|half-life", re.I)
 
 
 def sure_kind(spec: str) -> str | None:
-    """The kind when the description leaves no doubt: no word of entities, queues or servers and
-    one of continuous change (dx/dt, a stock, %, grows, decay) -> "continuous"; three or more words
-    of entities, queues and servers -> "process"; else None."""
+    """The kind when the description leaves no doubt: no word of arriving, waiting or being served
+    and a mark of continuous change (dx/dt, a stock, an ODE, decay) -> "continuous"; three or more
+    words of arriving, waiting and being served -> "process"; else None."""
     n = len(_PROCESS_WORDS.findall(spec))
     if n == 0 and _CONTINUOUS_WORDS.search(spec):
         return "continuous"

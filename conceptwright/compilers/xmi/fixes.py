@@ -11,6 +11,7 @@ import re
 
 from .model import InstanceModel, Obj
 from .metamodel import Feature, Metamodel
+from ...core.rules import fix
 
 
 def _norm(s: str) -> str:
@@ -26,13 +27,10 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
     model = model.model_copy(deep=True)
     fixes: list[str] = []
     for o in model.objects:
-        if o.cls not in mm.classes:
-            found = mm.find_class(o.cls)
-            if found:
-                fixes.append(f"{o.id}: class '{o.cls}' -> '{found}'")
-                o.cls = found
+        _fix_class(o, mm, fixes)
         if o.cls in mm.classes:
             _fix_features(o, mm, fixes)
+            _fix_values(o, mm, fixes)
     _fix_ref_names(model, mm, fixes)
     _fix_containers(model, mm, fixes)
     _prune_double_containment(model, mm, fixes)
@@ -41,6 +39,16 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
     return model, fixes
 
 
+@fix("xmi", "class-name", "a class written with other case or spacing that matches exactly one class becomes it")
+def _fix_class(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
+    if o.cls not in mm.classes:
+        found = mm.find_class(o.cls)
+        if found:
+            fixes.append(f"{o.id}: class '{o.cls}' -> '{found}'")
+            o.cls = found
+
+
+@fix("xmi", "feature-name", "a feature matching exactly one feature case-insensitively is renamed; a reference under attrs, or an attribute under refs, moves")
 def _fix_features(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
     feats = mm.classes[o.cls].features
     names = list(feats)
@@ -66,6 +74,11 @@ def _fix_features(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
         if f is not None and not f.is_ref and name not in o.attrs:
             o.attrs[name] = o.refs.pop(name)
             fixes.append(f"{o.id}: moved attribute '{name}' from refs to attrs")
+
+
+def _fix_values(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
+    """Dispatch each value to the value fixes (not a rule itself)."""
+    feats = mm.classes[o.cls].features
     for name, value in list(o.attrs.items()):
         f = feats.get(name)
         if f is None or f.is_ref:
@@ -82,6 +95,7 @@ def _fix_features(o: Obj, mm: Metamodel, fixes: list[str]) -> None:
             o.refs[name] = _shape(f, value, o, fixes)
 
 
+@fix("xmi", "single-value", "a one-element list for a single-valued feature is unwrapped")
 def _shape(f: Feature, value, o: Obj, fixes: list[str]):
     if not f.many and isinstance(value, list) and len(value) == 1:
         fixes.append(f"{o.id}.{f.name}: single value unwrapped from a list")
@@ -91,6 +105,7 @@ def _shape(f: Feature, value, o: Obj, fixes: list[str]):
     return value
 
 
+@fix("xmi", "unquote", "quotes copied from the description around a string value are removed")
 def _unquote(value, o: Obj, f: Feature, fixes: list[str]):
     """'Dune' -> Dune: quotes copied from the description are not part of the value."""
     def one(v):
@@ -102,6 +117,7 @@ def _unquote(value, o: Obj, f: Feature, fixes: list[str]):
     return [one(v) for v in value] if isinstance(value, list) else one(value)
 
 
+@fix("xmi", "enum-literal", "an enum value matching exactly one literal case-insensitively becomes that literal")
 def _literal(f: Feature, value, o: Obj, fixes: list[str]):
     def fix_one(v):
         if isinstance(v, str) and v not in f.literals:
@@ -114,6 +130,7 @@ def _literal(f: Feature, value, o: Obj, fixes: list[str]):
     return [fix_one(v) for v in value] if isinstance(value, list) else fix_one(value)
 
 
+@fix("xmi", "reference-by-name", "a reference written as the name of exactly one fitting object uses its id")
 def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """A reference written as the target's name instead of its id: use the id when
     exactly one object of a fitting class has that name."""
@@ -140,6 +157,7 @@ def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
                 o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
 
 
+@fix("xmi", "last-resort-shells", "last resort: an id listed in a containment reference of one concrete class becomes an empty object")
 def materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """Part of the last resort (before pruning): an id listed in a containment reference whose
     object was never written, where the reference admits exactly one concrete class: create that
@@ -169,6 +187,7 @@ def materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str]) 
                 fixes.append(f"{o.id}.{name}: created the {subs[0]} '{cid}' it lists but never wrote")
 
 
+@fix("xmi", "last-resort-prune", "last resort: ids no object has are dropped from many-valued references (reported as lost)")
 def prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """The last resort, never a certain fix: ids listed in a many-valued reference that name no
     object (small models list ids ahead and never write those objects) are dropped when the
@@ -191,6 +210,7 @@ def prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
                 fixes.append(f"{o.id}.{name}: dropped {', '.join(repr(i) for i in gone)} (no object has that id)")
 
 
+@fix("xmi", "double-containment", "an object contained twice stays in the first container only")
 def _prune_double_containment(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """An object listed by two containment references stays in the first (in model
     order, the root first) and is removed from the others, where the bound allows."""
@@ -212,6 +232,7 @@ def _prune_double_containment(model: InstanceModel, mm: Metamodel, fixes: list[s
                 owner.setdefault(i, o.id)
 
 
+@fix("xmi", "container-side", "a container reference stated on the child is listed on the parent instead")
 def _fix_containers(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """A child naming its container (e.g. Element.net): list it in the parent instead."""
     index = model.by_id()
@@ -244,6 +265,7 @@ def _add_ref(parent: Obj, f: Feature, child: str) -> None:
         parent.refs[f.name] = child
 
 
+@fix("xmi", "only-container", "an uncontained object that exactly one object can contain is added to it")
 def _fix_roots(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """Put each uncontained object into the only object+feature that can contain it."""
     changed = True
@@ -293,6 +315,7 @@ def _descends(node: str, ancestor: str, contained: dict[str, str]) -> bool:
     return False
 
 
+@fix("xmi", "missing-root", "a root is added when exactly one root class can hold all top-level objects")
 def _add_missing_root(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
     """Several top-level objects and no root: when the metamodel has a single root class
     with no required features, and each loose object fits exactly one of its containment

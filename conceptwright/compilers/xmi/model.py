@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from ...core.jsonschema import drop_nulls
 from ...core.diagnostics import Diagnostic
+from ...core.rules import fix
 
 Scalar = str | int | float | bool
 RESERVED = ("id", "class", "attrs", "refs")
@@ -55,6 +56,7 @@ class InstanceModel(BaseModel):
         return {"objects": [o.dump() for o in self.objects]}
 
 
+@fix("xmi", "json-shape", "a bare list of objects, missing ids, attributes beside id/class are put in the schema's shape")
 def normalize(data: Any) -> tuple[Any, list[str]]:
     """Shape fixes that are certain, before pydantic: a bare list of objects, nulls,
     missing ids, and attribute values written beside id/class instead of under attrs."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from .probe import relative_error
 from .runner import CadReport, ShapeStats
 from ...core.diagnostics import Diagnostic
+from ...core.rules import check as rule_check
 
 STEP_VOLUME_TOLERANCE = 1e-3  # 0.1 %
 _TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
@@ -213,6 +214,7 @@ def _envelope(size: tuple[float, float, float], exp: Expectations) -> list[Diagn
     return out
 
 
+@rule_check("cad", "description-sizes", "sizes the description states (A x B x C, lengths) that the part's bounding box lacks")
 def _description(size: tuple[float, float, float], exp: Expectations) -> list[Diagnostic]:
     out = []
     dims = sorted(size, reverse=True)
@@ -230,6 +232,7 @@ def _description(size: tuple[float, float, float], exp: Expectations) -> list[Di
     return out
 
 
+@rule_check("cad", "hole-count", "holes the description or the hole features ask for that the part lacks")
 def _holes(r: ShapeStats, exp: Expectations) -> list[Diagnostic]:
     out = []
     scale = max(_size(r))

@@ -18,6 +18,8 @@ from ...compilers.sim.queueing import arrival_rates, loads, mean_time
 from ...compilers.sim.units import UnitError, dimension, is_time, parse_unit, same, show
 from ...compilers.sim.spec import description_times, rate_check, sure_kind
 from ...core.diagnostics import Diagnostic
+from ...core import rules
+from ...core.rules import check as rule_check
 
 PROB_TOL = 1e-3
 MAX_ENTITIES = 2_000_000  # arrivals over all replications the sandbox can simulate in time
@@ -370,6 +372,7 @@ def check_units(model: ContinuousModel) -> list[Diagnostic]:
     return diags
 
 
+@rule_check("sim", "description-times", "a time or rate of the description that no number of the model carries, or a rate that lost its unit")
 def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
     """Times and rates of the description that no number of the model carries (a duration or
     rate is missing or wrong), and rates that lost their unit ("30 per hour" written as 30 per minute)."""
@@ -382,16 +385,17 @@ def spec_numbers(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagn
             diags.append(Diagnostic(code="number-missing", message=f"the description says \"{m.group(0).strip()}\" but no number "
                                     f"of the model is {x:g} (or {x:g} converted to the model's time unit): a duration, rate or "
                                     "time setting is missing or wrong" + _duration_hint(spec, model, m)))
-    if isinstance(model, ProcessModel):
-        diags += _percent_routes(spec, model)
     return diags
 
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent\b)(?!\s*(?:confidence|CI\b))", re.I)
 
 
-def _percent_routes(spec: str, model: ProcessModel) -> list[Diagnostic]:
+@rule_check("sim", "description-shares", "a share of the description (\"30%\") that no route probability carries")
+def percent_routes(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
     """"30% go on to the specialist": some route has p 0.3 (a share of a process description is a routing)."""
+    if not isinstance(model, ProcessModel):
+        return []
     ps = [r.p for e in (*model.sources, *model.activities) for r in e.next]
     diags = []
     for x in dict.fromkeys(float(m.group(1)) for m in _PERCENT.finditer(spec)):
@@ -425,6 +429,7 @@ def _duration_hint(spec: str, model: ProcessModel | ContinuousModel, m: re.Match
     return f"; it is probably the service time of activity {a.id}, which takes no time now: \"duration\": {duration}"
 
 
+@rule_check("sim", "description-kind", "a model of the other kind than the description plainly needs")
 def kind_check(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnostic]:
     """A process model of a description with no entities, queues or servers (or the reverse)."""
     kind, sure = model.kind, sure_kind(spec)
@@ -438,12 +443,19 @@ def kind_check(spec: str, model: ProcessModel | ContinuousModel) -> list[Diagnos
                        f"needs a \"{sure}\" model: {why}")]
 
 
+STEP_ASKED_FOR = rules.register("sim", "description-step", "check", "Euler with the step the description gives: "
+                                "a step-sensitive result is a warning, not an error", reads_description=True)
+
+
 def step_asked_for(spec: str, model: ProcessModel | ContinuousModel, diags: list[Diagnostic]) -> list[Diagnostic]:
     """Euler with the step the description gives: if halving it changes the results, that is the
     description's choice, so a warning rather than an error the LLM cannot repair."""
+    if not rules.is_on(STEP_ASKED_FOR.name) or not any(d.code == "step-sensitive" for d in diags):
+        return diags
     if not isinstance(model, ContinuousModel) or model.time.method != "Euler" or "euler" not in spec.lower():
         return diags
     if not any(abs(float(x) - model.time.step()) < 1e-12 for x in re.findall(r"\d+(?:\.\d+)?", spec)):
         return diags
+    rules.record(STEP_ASKED_FOR)
     return [d.model_copy(update={"severity": "warning", "message": d.message + " (kept: the description asks for Euler "
                                  "with this step)"}) if d.code == "step-sensitive" else d for d in diags]
