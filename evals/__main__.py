@@ -15,6 +15,7 @@ def _suite_options(p: argparse.ArgumentParser, suite: str, cases_help: str, mode
     p.add_argument("--out", help=f"markdown report (default evals/reports/{suite}-MODEL.md)")
     p.add_argument("--results", help=f"per-case JSONL (default evals/runs/{suite}-MODEL.jsonl)")
     p.add_argument("--resume", action="store_true", help="keep finished cases of an earlier (killed) run")
+    p.add_argument("--without", help="comma-separated rules switched off for the run (see conceptwright.core.rules)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench-xmi", help="scale benchmark: compile+validate+serialise N objects")
     b.add_argument("--sizes", default="100,1000,10000,100000")
     b.add_argument("--out", help="markdown report (default evals/reports/bench-xmi.md)")
+    ab = sub.add_parser("ablate", help="rerun the cases each rule fired on with that rule off; table of what it is worth")
+    ab.add_argument("for_suite", choices=["xmi", "sim", "cad"])
+    ab.add_argument("--model", required=True)
+    ab.add_argument("--base", required=True, help="results JSONL of a full run (its rows say which rules fired)")
+    ab.add_argument("--rules", help="comma-separated rules (default: every rule that fired in --base)")
+    ab.add_argument("--cases", help="the cases file of the base run")
+    ab.add_argument("--max-repairs", type=int, default=3)
+    ab.add_argument("--out", help="markdown report (default evals/reports/rules-SUITE-MODEL.md)")
     ll = sub.add_parser("bench-llama", help="local GGUF speed with llama.cpp's extra buffer types on and off")
     ll.add_argument("--models", default="smollm2", help="comma-separated model strings (local GGUF)")
     ll.add_argument("--prompt-tokens", type=int, default=400)
@@ -49,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         from .cad.run import main as run
     elif args.suite == "sim":
         from .sim.run import main as run
+    elif args.suite == "ablate":
+        from .ablate import main as run
     elif args.suite == "bench-llama":
         from .llm.bench import main as run
     else:

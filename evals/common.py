@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from conceptwright.core import rules
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,10 +48,12 @@ def model_slug(name: str) -> str:
 
 def run_batch(suite: str, slug: str, cases: list[dict[str, Any]], run_one: Callable[[dict[str, Any], str | None, Path], dict],
               line: Callable[[dict[str, Any]], str], *, strategies: list[str] | None = None, results: str | None = None,
-              resume: bool = False) -> list[dict[str, Any]]:
+              resume: bool = False, without: str | None = None) -> list[dict[str, Any]]:
     """Run every (case, strategy) not done yet and append its row to the results JSONL as soon as
     it finishes, so a killed batch loses nothing: ``resume`` keeps the rows already there.
-    ``run_one(case, strategy, trace_path)`` returns the row; traces go beside the results."""
+    ``run_one(case, strategy, trace_path)`` returns the row; traces go beside the results.
+    ``without``: comma-separated rules switched off for the whole batch (``--without``)."""
+    off = {r.strip() for r in (without or "").split(",") if r.strip()}
     path = Path(results) if results else RUNS / f"{suite}-{slug}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     done: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -66,7 +70,9 @@ def run_batch(suite: str, slug: str, cases: list[dict[str, Any]], run_one: Calla
             for strategy in strategies or [None]:
                 if (case["id"], strategy) in done:
                     continue
-                row = run_one(case, strategy, path.with_suffix(".trace.jsonl"))
+                with rules.disabled(off):
+                    row = run_one(case, strategy, path.with_suffix(".trace.jsonl"))
+                row["without"] = sorted(off)
                 rows.append(row)
                 fh.write(json.dumps(row) + "\n")
                 fh.flush()

@@ -44,3 +44,21 @@ def test_scorer_penalises_a_wrong_model(metamodels):
     s = score(model, case["facts"], mm)
     assert s["attr_tp"] == s["attr_gold"] - 1 and s["link_tp"] < s["link_gold"]
     assert score(None, case["facts"], mm)["attr_tp"] == 0
+
+
+def test_ablation_reruns_only_the_cases_a_rule_fired_on_with_it_off(tmp_path, monkeypatch):
+    """``python -m evals ablate``: the rule's cases are rerun with only that rule off (here with the
+    sim suite's reference models, no LLM) and the report has its row."""
+    from evals import __main__ as evals_main
+    from evals import ablate
+
+    monkeypatch.setattr(ablate, "RUNS", tmp_path)
+    base = tmp_path / "base.jsonl"
+    base.write_text(json.dumps({"id": "mm1-bank", "ok": True, "matches": True, "rules": ["sim.description-kind"]}) + "\n"
+                    + json.dumps({"id": "mmc-call-centre", "ok": True, "matches": True, "rules": []}) + "\n")
+    out = tmp_path / "rules.md"
+    assert evals_main.main(["ablate", "sim", "--model", "reference", "--base", str(base), "--out", str(out)]) == 0
+    rerun = [json.loads(x) for x in (tmp_path / "ablate-sim-sim.description-kind.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rerun] == ["mm1-bank"] and rerun[0]["without"] == ["sim.description-kind"]
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| sim.description-kind"))
+    assert "| 1 | 1/1 | 1/1 |" in row

@@ -60,7 +60,7 @@ def run_case(case: dict[str, Any], strategy: str, llm: Any, max_repairs: int, tr
         return row | {"ok": False, "error": f"{type(exc).__name__}: {exc}", "seconds": round(time.perf_counter() - start, 2),
                       "repairs": 0, "tokens_in": 0, "tokens_out": 0, "valid_solid": False}
     step = res.artefacts.get("step")
-    row |= {"ok": res.ok, "repairs": res.repairs, "stop": res.stop_reason, "tokens_in": res.usage.input_tokens,
+    row |= {"ok": res.ok, "repairs": res.repairs, "stop": res.stop_reason, "tokens_in": res.usage.input_tokens, "rules": res.rules,
             "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
             "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10]}
     return row | metrics(step if isinstance(step, bytes) else None, gt, runner)
@@ -140,6 +140,6 @@ def main(args: Any) -> int:
                 f"chamfer={_fmt(row.get('chamfer'))} repairs={row['repairs']} {row['seconds']:.0f}s")
 
     rows = run_batch("cad", slug, cases, run_one, line, strategies=strategies, results=getattr(args, "results", None),
-                     resume=args.resume)
+                     resume=args.resume, without=getattr(args, "without", None))
     write_report("cad", slug, report(rows, llm.name, strategies), args.out)
     return 0

@@ -125,7 +125,7 @@ def run_case(case: dict[str, Any], llm: Any, max_repairs: int, trace: Path | Non
     kind = (res.conceptual or {}).get("kind") if isinstance(res.conceptual, dict) else None
     return {
         "id": case["id"], "ok": res.ok, "kind": kind, "repairs": res.repairs, "stop": res.stop_reason,
-        "tokens_in": res.usage.input_tokens, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
+        "tokens_in": res.usage.input_tokens, "rules": res.rules, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
         "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10],
         "warnings": [d.code for d in res.diagnostics if d.severity == "warning"][:10],
         "modelica": modelica_parses(modelica if isinstance(modelica, str) else None),
@@ -177,6 +177,6 @@ def main(args: Any) -> int:
         return f"{row['id']:<26} pass={row['matches']!s:<5} valid={row['ok']!s:<5} repairs={row['repairs']} {row['seconds']:.0f}s"
 
     rows = run_batch("sim", slug, cases, lambda case, _strategy, trace: run_case(case, llm, args.max_repairs, trace), line,
-                     results=getattr(args, "results", None), resume=args.resume)
+                     results=getattr(args, "results", None), resume=args.resume, without=getattr(args, "without", None))
     write_report("sim", slug, report(rows, llm.name), args.out)
     return 0

@@ -35,7 +35,7 @@ def run_case(case: dict[str, Any], strategy: str, llm: Any, max_repairs: int, tr
     graph = read_xmi(xmi, mm)[0] if isinstance(xmi, str) else None
     return {
         "id": case["id"], "strategy": strategy, "ok": res.ok, "repairs": res.repairs, "stop": res.stop_reason,
-        "tokens_in": res.usage.input_tokens, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
+        "tokens_in": res.usage.input_tokens, "rules": res.rules, "tokens_out": res.usage.output_tokens, "seconds": round(res.seconds, 2),
         "errors": [d.code for d in res.diagnostics if d.severity == "error"][:10],
         "fixes": sum(len(r.fixes) for r in res.trace),
         "pruned": any(d.code == "content-pruned" for d in res.diagnostics),
@@ -88,6 +88,6 @@ def main(args: Any) -> int:
         return f"{row['id']:<16} {row['strategy']:<10} ok={row['ok']!s:<5} repairs={row['repairs']} {row['seconds']:.0f}s"
 
     rows = run_batch("xmi", slug, cases, lambda case, strategy, trace: run_case(case, str(strategy), llm, args.max_repairs, trace),
-                     line, strategies=strategies, results=args.results, resume=args.resume)
+                     line, strategies=strategies, results=args.results, resume=args.resume, without=getattr(args, "without", None))
     write_report("xmi", slug, report(rows, llm.name, strategies), args.out)
     return 0
