@@ -1,6 +1,6 @@
 """conceptwright: LLM -> conceptual model -> deterministic compilers -> validated artefacts."""
 from .agent import InputError, Result
-from .api import generate
+from .api import generate, save
 
 __version__ = "0.1.0"
-__all__ = ["generate", "Result", "InputError", "__version__"]
+__all__ = ["generate", "save", "Result", "InputError", "__version__"]

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
             max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, **target.options_from_args(args),
         )
-        written = target.write_outputs(result, args)
+        written = target.write_outputs(result, target.outputs_from_args(args))
     except (InputError, LLMError, ValueError) as exc:
         print(f"conceptwright: error: {exc}", file=sys.stderr)
         return 1

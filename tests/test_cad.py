@@ -17,7 +17,7 @@ from conceptwright.llm.llamacpp import check_grammar_schema
 from conceptwright.prompts import cad as prompts
 from conceptwright.prompts.profiles import profile_for
 from conceptwright.targets import cad as cad_target
-from conceptwright.targets.cad import ConceptualJob, DirectJob, edit_part, extract_code
+from conceptwright.targets.cad import ConceptualJob, DirectJob, extract_code
 from conceptwright.tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, ShapeStats
 from conceptwright.tools.cad.validate import Expectations, check_report, from_description
 
@@ -374,13 +374,14 @@ def test_edit_part_changes_the_model(runner):
     changed = copy.deepcopy(FLANGE)
     changed["parameters"][3]["value"] = 10
     llm = ScriptedLLM([json.dumps(changed)])
-    res = edit_part(FLANGE, "make the four holes 10 mm", model=llm, runner=runner)
+    res = generate("cad", "make the four holes 10 mm", edit=FLANGE, model=llm, runner=runner, max_tokens=50_000)
     assert res.ok and {"name": "hole_d", "value": 10.0} in res.conceptual["parameters"]
     prompt = llm.calls[0]["messages"][1].content
     assert '"corner_holes"' in prompt and "make the four holes 10 mm" in prompt
     assert llm.calls[0]["schema"] == part_schema()
     with pytest.raises(InputError):
-        edit_part("not json", "x", model=llm, runner=runner)
+        generate("cad", "x", edit="not json", model=llm, runner=runner)
+    assert res.trace[0].prompt_variant.endswith("/edit")
 
 
 def test_schema_is_a_llama_cpp_grammar():

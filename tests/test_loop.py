@@ -196,3 +196,34 @@ def test_pruning_is_the_last_resort_and_names_what_was_lost(library):
 def test_nothing_is_pruned_when_an_attempt_passes(library):
     res = generate("xmi", "a library", model=ScriptedLLM([GOOD]), metamodel=library)
     assert res.ok and not [d for d in res.diagnostics if d.code == "content-pruned"] and res.stop_reason == "valid"
+
+
+def test_an_edit_goes_through_the_same_entry_point_budgets_and_checks(library):
+    first = generate("xmi", "a library", model=ScriptedLLM([GOOD]), metamodel=library)
+    added = json.loads(GOOD)
+    added["objects"][0]["refs"]["writers"].append("w2")
+    added["objects"].append({"id": "w2", "class": "Writer", "attrs": {"name": "Bo"}})
+    llm = ScriptedLLM([json.dumps(added)])
+    res = generate("xmi", "add the writer Bo", edit=first.conceptual, model=llm, metamodel=library, max_tokens=10_000)
+    assert res.ok and {o["id"] for o in res.conceptual["objects"]} == {"lib", "w1", "b1", "w2"}
+    prompt = llm.calls[0]["messages"][-1].content
+    assert "The current model:" in prompt and '"Dune"' in prompt and "add the writer Bo" in prompt
+    assert res.trace[0].prompt_variant.endswith("/edit")
+    from conceptwright import InputError
+    with pytest.raises(InputError, match="not an instance model"):
+        generate("xmi", "x", edit="{nope", model=llm, metamodel=library)
+    with pytest.raises(InputError, match="conceptual strategy"):
+        generate("xmi", "x", edit=first.conceptual, strategy="direct", model=llm, metamodel=library)
+
+
+def test_results_are_saved_to_a_folder_or_to_named_paths(library, tmp_path):
+    from conceptwright import InputError, save
+
+    res = generate("xmi", "a library", model=ScriptedLLM([GOOD]), metamodel=library)
+    written = save(res, tmp_path / "out")
+    assert {p.name for p in written} == {"model.xmi", "model.svg"} and "Dune" in (tmp_path / "out" / "model.xmi").read_text()
+    (tmp_path / "a.dot").unlink(missing_ok=True)
+    assert save(res, {"xmi": tmp_path / "x.xmi", "diagram": tmp_path / "a.dot"}) == [tmp_path / "x.xmi", tmp_path / "a.dot"]
+    assert (tmp_path / "a.dot").read_text().startswith("digraph")
+    with pytest.raises(InputError, match="unknown output"):
+        save(res, {"picture": tmp_path / "p.png"})

@@ -743,3 +743,16 @@ def test_modelica_export_renames_modelica_keywords():
     except ImportError:
         return
     assert modelica_parses(text) is True
+
+
+def test_a_sim_model_is_edited_through_generate(tmp_path):
+    from conceptwright import save
+
+    first = generate("sim", "a bank teller; customers arrive every 2 minutes", model=ScriptedLLM([json.dumps(MM1)]))
+    two = variant(MM1, lambda d: d["resources"][0].update(capacity=2))
+    llm = ScriptedLLM([json.dumps(two)])
+    res = generate("sim", "add a second teller", edit=first.conceptual, model=llm)
+    assert res.ok and res.conceptual["resources"][0]["capacity"] == 2
+    assert "The current model:" in llm.calls[0]["messages"][-1].content and '"teller"' in llm.calls[0]["messages"][-1].content
+    names = {p.name for p in save(res, tmp_path)}
+    assert {"sim.py", "sim.json"} <= names and json.loads((tmp_path / "sim.json").read_text())["kpis"]

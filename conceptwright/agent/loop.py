@@ -6,7 +6,7 @@ import uuid
 
 from ..core import rules
 from ..llm.base import LLM, LLMError, Message, Usage
-from ..core.diagnostics import Diagnostic, render_all
+from ..core.diagnostics import Diagnostic, render_all, errors
 from .policy import StopPolicy
 from .protocol import Job, Outcome
 from .result import Result
@@ -117,8 +117,8 @@ def run_job(
 def _fresh_start(first: list[Message], previous: Outcome) -> list[Message]:
     """The first prompt again, told what went wrong before but not shown the previous answer
     (which a small model would copy)."""
-    errors = render_all([d for d in previous.diagnostics if d.severity == "error"])
-    note = f"An earlier answer to this task had these problems; write a new answer that avoids them:\n{errors}\n\n"
+    problems = render_all(errors(previous.diagnostics))
+    note = f"An earlier answer to this task had these problems; write a new answer that avoids them:\n{problems}\n\n"
     last = first[-1]
     return first[:-1] + [Message(role=last.role, content=note + last.content)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .protocol import Outcome
+from ..core.diagnostics import errors
 
 
 class StopPolicy(BaseModel):
@@ -38,4 +39,4 @@ class StopPolicy(BaseModel):
 
 
 def _keys(outcome: Outcome) -> set[tuple[str, str | None, str | None]]:
-    return {d.key() for d in outcome.diagnostics if d.severity == "error"}
+    return {d.key() for d in errors(outcome.diagnostics)}

@@ -77,6 +77,11 @@ class Target(Protocol):
 
     def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]: ...
 
-    def write_outputs(self, result: "Result", args: argparse.Namespace) -> list[Path]:
-        """Write the artefacts where the CLI arguments say; return the paths written."""
+    def outputs_from_args(self, args: argparse.Namespace) -> dict[str, Any]:
+        """Artefact kind -> path, from the CLI flags (what ``write_outputs`` takes)."""
+        ...
+
+    def write_outputs(self, result: "Result", dest: Any) -> list[Path]:
+        """Write the artefacts to ``dest``: a folder (default names) or a mapping kind -> path;
+        return the paths written. No argparse: the Python API calls it too."""
         ...

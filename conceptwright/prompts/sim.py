@@ -67,3 +67,12 @@ def repair_message(diagnostics: str, spec: str | None = None) -> Message:
     again += f"\n{_kind_line(spec)}" if spec and _kind_line(spec) else ""
     return Message(role="user", content=f"The validator found these problems in your JSON:\n{diagnostics}\n{again}\n"
                    "Fix them and write the complete corrected JSON again, keeping what was right.")
+
+
+def edit_messages(current: str, instruction: str, profile: Profile) -> list[Message]:
+    """Change an existing simulation model as instructed (the whole changed model comes back)."""
+    rules = RULES_COMPACT if profile.compact else RULES
+    parts = [rules, f"The current model:\n{current}",
+             f"Change the model as asked: {instruction}\nKeep everything the change does not touch (same ids and numbers). "
+             "Write the complete changed JSON.\nJSON:"]
+    return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]

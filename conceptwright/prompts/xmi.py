@@ -102,3 +102,12 @@ def missing_objects_messages(first: list[Message], previous: str, missing: list[
         f"attributes and references the description gives it (refer to the previous answer's ids). Do not repeat the "
         f"objects already written and do not write the {root} again.",
     )]
+
+
+def edit_messages(summary: str, root: str, current: str, instruction: str, profile: Profile) -> list[Message]:
+    """Change an existing instance model as instructed (the whole changed model comes back)."""
+    rules = (RULES_COMPACT if profile.compact else RULES).replace("{root}", root)
+    parts = [f"Metamodel:\n{summary}", rules, f"The current model:\n{current}",
+             f"Change the model as asked: {instruction}\nKeep every object the change does not touch, with the same ids, "
+             "attributes and references. Write the complete changed JSON.\nJSON:"]
+    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]

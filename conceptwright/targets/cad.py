@@ -10,24 +10,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..agent.loop import run_job
-from ..agent.policy import StopPolicy
 from ..agent.protocol import InputError, Outcome
+from .outputs import Destination, destinations, write_artefacts
+from .reply import parse_reply
 from ..agent.result import Result
-from ..agent.trace import TraceWriter
 from ..compilers.cad.parse import parse_part
 from ..tools.cad.check import check_part
 from ..compilers.cad.model import Part
 from ..compilers.cad.schema import part_schema
 from ..compilers.cad.to_cadquery import compile_part, expected_holes
-from ..core.jsonparse import JSONExtractError, extract_json
-from ..llm import resolve
 from ..llm.base import Message
 from ..prompts import cad as prompts
-from ..prompts.profiles import Profile, profile_for
+from ..prompts.profiles import Profile
 from ..tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
 from ..tools.cad.validate import Expectations, HoleSpec, check_report, from_description
-from ..core.diagnostics import Diagnostic, render_all
+from ..core.diagnostics import Diagnostic, render_all, errors
 
 _ARTEFACTS = {"part.step": "step", "part.stl": "stl", "part.svg": "svg", "part.png": "png"}
 
@@ -55,7 +52,7 @@ class _CadJob:
         return list(self._first)
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
-        problems = [d for d in previous.diagnostics if d.severity == "error"]
+        problems = errors(previous.diagnostics)
         return self._first + [Message(role="assistant", content=previous.feedback),
                               prompts.repair_message(self.what, render_all(problems), self.spec)]
 
@@ -84,13 +81,10 @@ class ConceptualJob(_CadJob):
         self._first = prompts.conceptual_messages(spec, profile)
 
     def evaluate(self, raw: str) -> Outcome:
-        try:
-            data = extract_json(raw)
-        except JSONExtractError as exc:
-            return Outcome(diagnostics=[Diagnostic(code="parse-error", message=str(exc))], feedback=raw)
-        part, diags, fixes = parse_part(data)
-        if part is None:
-            return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        parsed = parse_reply(raw, parse_part)
+        if isinstance(parsed, Outcome):
+            return parsed
+        part, fixes = parsed
         return self.evaluate_part(part, fixes)
 
     def expectations(self, part: Part) -> Expectations:
@@ -107,7 +101,7 @@ class ConceptualJob(_CadJob):
         if part.envelope is None or None in part.envelope.sizes():
             diags.append(Diagnostic(code="missing-envelope", severity="warning",
                                     message='state the overall size as "envelope": {"x", "y", "z"} (sizes greater than 0)'))
-        if any(d.severity == "error" for d in diags):
+        if bool(errors(diags)):
             return Outcome(conceptual=data, diagnostics=diags, fixes=list(fixes or []), feedback=feedback)
         script, report = self._build(part)
         found = check_report(report, self.expectations(part), script.code)
@@ -210,13 +204,19 @@ class CadTarget:
     help = "description -> parametric CadQuery part (STEP, STL, PNG)"
 
     def prepare(self, spec: str, *, strategy: str, profile: Profile, runner: CadRunner | None = None,
-                pictures: bool = True, stl_tolerance: float | None = None, timeout_s: float = 60.0, **_: Any) -> _CadJob:
+                pictures: bool = True, stl_tolerance: float | None = None, timeout_s: float = 60.0, edit: Any = None,
+                **_: Any) -> _CadJob:
         if not spec.strip():
             raise InputError("the description (--spec) is empty")
         cls = {"conceptual": ConceptualJob, "direct": DirectJob}.get(strategy)
         if cls is None:
             raise InputError(f"unknown strategy '{strategy}' for cad: {', '.join(self.strategies)}")
-        return cls(spec, profile, runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s)
+        kw = dict(runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s)
+        if edit is not None:
+            if strategy != "conceptual":
+                raise InputError("an edit changes the conceptual part model: use the conceptual strategy")
+            return EditJob(load_part(edit), spec, profile, **kw)
+        return cls(spec, profile, **kw)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", required=True, metavar="PART.step", help="where to write the STEP file")
@@ -231,15 +231,13 @@ class CadTarget:
         _suffix(args.code, "--code", (".py",))
         return {"pictures": bool(args.png)}
 
-    def write_outputs(self, result: Result, args: argparse.Namespace) -> list[Path]:
-        written = []
-        for flag, kind in (("out", "step"), ("stl", "stl"), ("png", "png"), ("code", "code")):
-            path, data = getattr(args, flag, None), result.artefacts.get(kind)
-            if path and data is not None:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                Path(path).write_bytes(data.encode() if isinstance(data, str) else data)
-                written.append(Path(path))
-        return written
+    outputs = {"step": "part.step", "stl": "part.stl", "png": "part.png", "code": "part.py", "svg": "part.svg"}
+
+    def outputs_from_args(self, args: argparse.Namespace) -> dict[str, str | None]:
+        return {"step": args.out, "stl": args.stl, "png": args.png, "code": args.code}
+
+    def write_outputs(self, result: Result, dest: Destination) -> list[Path]:
+        return write_artefacts(result.artefacts, destinations(dest, self.outputs))
 
 
 def load_part(part: Part | dict[str, Any] | str | Path) -> Part:
@@ -256,16 +254,3 @@ def load_part(part: Part | dict[str, Any] | str | Path) -> Part:
     if parsed is None:
         raise InputError(f"not a part model: {diags[0].message if diags else 'unreadable'}")
     return parsed
-
-
-def edit_part(part: Part | dict[str, Any] | str | Path, instruction: str, *, model: Any = None, max_repairs: int = 3,
-              trace: str | Path | None = None, profile: str | None = None, runner: CadRunner | None = None,
-              pictures: bool = False) -> Result:
-    """Apply an instruction ("make the holes 10 mm") to a part model with the LLM; the
-    result's ``conceptual`` is the changed part, its artefacts the rebuilt solid."""
-    if not instruction.strip():
-        raise InputError("the instruction is empty")
-    current = load_part(part)
-    llm = resolve(model)
-    job = EditJob(current, instruction, profile_for(llm.name, profile), runner=runner, pictures=pictures)
-    return run_job(job, llm, target="cad", policy=StopPolicy(max_repairs=max_repairs), trace=TraceWriter(trace))

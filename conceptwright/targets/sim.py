@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from ..agent.protocol import InputError, Outcome
+from .outputs import Destination, destinations, write_artefacts
+from .reply import parse_reply
 from ..agent.result import Result
 from ..compilers import sim as simc
-from ..core.jsonparse import JSONExtractError, extract_json
 from ..compilers.sim import fixes as from_spec
 from ..compilers.sim.model import ContinuousModel, ProcessModel
 from ..llm.base import Message
 from ..prompts import sim as prompts
 from ..prompts.profiles import Profile
-from ..core.diagnostics import Diagnostic, render_all
+from ..core.diagnostics import Diagnostic, render_all, errors
 from ..tools.sim.check import check, kind_check, percent_routes, spec_numbers, step_asked_for
 from ..tools.sim.validate import validate
 
@@ -58,18 +59,15 @@ class SimJob:
         return list(self._first)
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
-        problems = [d for d in previous.diagnostics if d.severity == "error"]
+        problems = errors(previous.diagnostics)
         return self._first + [Message(role="assistant", content=previous.feedback),
                               prompts.repair_message(render_all(problems), self.spec)]
 
     def evaluate(self, raw: str) -> Outcome:
-        try:
-            data = extract_json(raw)
-        except JSONExtractError as exc:
-            return Outcome(diagnostics=[Diagnostic(code="parse-error", message=str(exc))], feedback=raw)
-        model, diags, fixes = simc.parse_model(data)
-        if model is None:
-            return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        parsed = parse_reply(raw, simc.parse_model)
+        if isinstance(parsed, Outcome):
+            return parsed
+        model, fixes = parsed
         from_spec.apply(self.spec, model, fixes)
         return self.evaluate_model(model, fixes)
 
@@ -83,10 +81,10 @@ class SimJob:
         try:
             artefacts.update(simc.compile_model(model, **self.paths))
         except simc.AnalysisError as exc:
-            if not any(d.severity == "error" for d in diags):
+            if not bool(errors(diags)):
                 diags.append(Diagnostic(code=exc.code, obj=exc.obj, feature=exc.feature, message=str(exc)))
         except ValueError as exc:  # e.g. a unit the checks reported already; the model cannot compile
-            if not any(d.severity == "error" for d in diags):
+            if not bool(errors(diags)):
                 diags.append(Diagnostic(code="compile-error", message=str(exc)))
         blocking = [d for d in diags if d.severity == "error" and d.code not in RUNS_DESPITE]
         if artefacts and not blocking:
@@ -101,6 +99,20 @@ class SimJob:
                        feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
 
 
+def _sim_json(value: Any) -> str:
+    """The JSON text of a sim model given as a model, its data or its text; InputError when it is none."""
+    if isinstance(value, (ProcessModel, ContinuousModel)):
+        return json.dumps(value.model_dump(by_alias=True, exclude_none=True))
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        raise InputError(f"not a simulation model: the JSON does not parse ({exc})") from None
+    model, diags, _ = simc.parse_model(data)
+    if model is None:
+        raise InputError(f"not a simulation model: {diags[0].message if diags else 'unreadable'}")
+    return json.dumps(model.model_dump(by_alias=True, exclude_none=True))
+
+
 class SimTarget:
     name = "sim"
     strategies = ("conceptual",)
@@ -108,7 +120,7 @@ class SimTarget:
 
     def prepare(self, spec: str, *, strategy: str, profile: Profile, out: str | Path | None = None,
                 results: str | Path | None = None, plot: str | Path | None = None, timeout_s: float = 90.0,
-                **_: Any) -> SimJob:
+                edit: Any = None, **_: Any) -> SimJob:
         if strategy not in self.strategies:
             raise InputError(f"unknown strategy '{strategy}' for sim: {', '.join(self.strategies)}")
         if not spec or not spec.strip():
@@ -118,7 +130,11 @@ class SimTarget:
             raise InputError("--out, --results and --plot must be different files")
         if plot and Path(plot).suffix.lower() != ".png":
             raise InputError(f"--plot must name a .png file, not '{plot}'")
-        return SimJob(spec, profile, out=out, results=results, plot=plot, timeout_s=timeout_s)
+        job = SimJob(spec, profile, out=out, results=results, plot=plot, timeout_s=timeout_s)
+        if edit is not None:  # the instruction is the description the checks read
+            job.prompt_variant += "/edit"
+            job._first = prompts.edit_messages(_sim_json(edit), spec, profile)
+        return job
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", required=True, metavar="SIM.py", help="where to write the simulation script")
@@ -129,19 +145,12 @@ class SimTarget:
     def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"out": args.out, "results": args.results, "plot": args.plot}
 
-    def write_outputs(self, result: Result, args: argparse.Namespace) -> list[Path]:
-        written: list[Path] = []
-        wanted = [("script", args.out), ("results", args.results), ("plot", getattr(args, "plot", None)),
-                  ("modelica", getattr(args, "modelica", None))]
-        for key, where in wanted:
-            content = result.artefacts.get(key)
-            if not where or content is None:
-                continue
-            path = Path(where)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-            written.append(path)
-        return written
+    # a folder destination gets the names the script expects when prepared without paths
+    outputs = {"script": "sim.py", "results": "sim.json", "plot": "sim.png", "modelica": "sim.mo"}
+
+    def outputs_from_args(self, args: argparse.Namespace) -> dict[str, str | None]:
+        return {"script": args.out, "results": args.results, "plot": getattr(args, "plot", None),
+                "modelica": getattr(args, "modelica", None)}
+
+    def write_outputs(self, result: Result, dest: Destination) -> list[Path]:
+        return write_artefacts(result.artefacts, destinations(dest, self.outputs))

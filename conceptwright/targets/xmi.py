@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..agent.protocol import InputError, Outcome
+from .outputs import Destination, destinations, write, write_artefacts
+from .reply import parse_reply
 from ..agent.result import Result
-from ..core.jsonparse import JSONExtractError, extract_json
 from ..compilers.xmi.fixes import autofix, materialize_children, prune_dangling
 from ..compilers.xmi.model import InstanceModel, parse_model
 from ..compilers.xmi.example import example_instance
@@ -58,7 +59,7 @@ class _XmiJob:
         self._first: list[Message] = []
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
-        problems = [d for d in previous.diagnostics if d.severity == "error"]
+        problems = errors(previous.diagnostics)
         return prompts.repair_messages(self._first, previous.feedback, render_all(problems), self.previous_label)
 
 
@@ -96,13 +97,10 @@ class ConceptualJob(_XmiJob):
 
     def evaluate(self, raw: str) -> Outcome:
         base, self._merge_into = self._merge_into, None
-        try:
-            data = extract_json(raw)
-        except JSONExtractError as exc:
-            return Outcome(diagnostics=[Diagnostic(code="parse-error", message=str(exc))], feedback=raw)
-        model, diags, fixes = parse_model(data)
-        if model is None:
-            return Outcome(diagnostics=diags, fixes=fixes, feedback=raw)
+        parsed = parse_reply(raw, parse_model)
+        if isinstance(parsed, Outcome):
+            return parsed
+        model, fixes = parsed
         merged = _merge(base, model) if base is not None else None
         if merged is not None:
             model, added = merged
@@ -141,13 +139,38 @@ class ConceptualJob(_XmiJob):
         xmi = to_xmi(model, self.mm, metamodel_location=self.metamodel_location)
         artefacts["xmi"] = xmi
         artefacts["dot"] = to_dot(model, self.mm)
-        if not any(d.severity == "error" for d in diags):
+        if not bool(errors(diags)):
             # the compiled artefact must pass the same validator a hand-written XMI would
             _, xdiags = validate_xmi(xmi, self.mm)
-            diags += [d for d in xdiags if d.severity == "error"]
+            diags += errors(xdiags)
         data = model.dump()
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=fixes,
                        feedback=json.dumps(data, ensure_ascii=False), score=len(model.objects))
+
+
+class EditJob(ConceptualJob):
+    """Change an existing instance model as instructed; checked like a new one."""
+
+    def __init__(self, mm: Metamodel, instruction: str, profile: Profile, metamodel_location: str | None,
+                 current: InstanceModel) -> None:
+        super().__init__(mm, instruction, profile, metamodel_location)
+        self.prompt_variant += "/edit"
+        self._first = prompts.edit_messages(self.summary, self.root, json.dumps(current.dump(), ensure_ascii=False),
+                                            instruction, profile)
+
+
+def _instance(value: Any) -> InstanceModel:
+    """An InstanceModel from a model, its JSON data or JSON text; InputError when it is none."""
+    if isinstance(value, InstanceModel):
+        return value
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except ValueError as exc:
+        raise InputError(f"not an instance model: the JSON does not parse ({exc})") from None
+    model, diags, _ = parse_model(data)
+    if model is None:
+        raise InputError(f"not an instance model: {diags[0].message if diags else 'unreadable'}")
+    return model
 
 
 _XML_FENCE = re.compile(r"```(?:xml|xmi|XML)?\s*\n(.*?)```", re.S)
@@ -188,7 +211,7 @@ class XmiTarget:
     help = "Ecore metamodel + description -> XMI instance model"
 
     def prepare(self, spec: str, *, strategy: str, profile: Profile, metamodel: str | Path | Metamodel | None = None,
-                out: str | Path | None = None, **_: Any) -> _XmiJob:
+                out: str | Path | None = None, edit: Any = None, **_: Any) -> _XmiJob:
         if metamodel is None:
             raise InputError("the xmi target needs --metamodel M.ecore")
         mm = metamodel if isinstance(metamodel, Metamodel) else Metamodel(metamodel)
@@ -198,6 +221,10 @@ class XmiTarget:
         cls = {"conceptual": ConceptualJob, "direct": DirectJob}.get(strategy)
         if cls is None:
             raise InputError(f"unknown strategy '{strategy}' for xmi: {', '.join(self.strategies)}")
+        if edit is not None:
+            if strategy != "conceptual":
+                raise InputError("an edit changes the conceptual model: use the conceptual strategy")
+            return EditJob(mm, spec, profile, location, _instance(edit))
         return cls(mm, spec, profile, location)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -205,27 +232,25 @@ class XmiTarget:
         parser.add_argument("--out", required=True, metavar="OUT.xmi", help="where to write the XMI")
         parser.add_argument("--diagram", metavar="OUT.svg|OUT.png|OUT.dot", help="also write an object diagram")
 
+    outputs = {"xmi": "model.xmi", "diagram": "model.svg"}  # a folder destination gets these names
+
     def options_from_args(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"metamodel": args.metamodel, "out": args.out}
 
-    def write_outputs(self, result: Result, args: argparse.Namespace) -> list[Path]:
-        written = []
-        out = Path(args.out)
-        xmi = result.artefacts.get("xmi")
-        if xmi is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(xmi if isinstance(xmi, str) else xmi.decode(), encoding="utf-8")
-            written.append(out)
-        dot = result.artefacts.get("dot")
-        if getattr(args, "diagram", None) and isinstance(dot, str):
-            path = Path(args.diagram)
+    def outputs_from_args(self, args: argparse.Namespace) -> dict[str, str | None]:
+        return {"xmi": args.out, "diagram": getattr(args, "diagram", None)}
+
+    def write_outputs(self, result: Result, dest: Destination) -> list[Path]:
+        """The XMI, and the object diagram rendered as its path's suffix says (.svg, .png, .dot)."""
+        paths = destinations(dest, self.outputs)
+        written = write_artefacts(result.artefacts, {k: v for k, v in paths.items() if k == "xmi"})
+        dot, path = result.artefacts.get("dot"), paths.get("diagram")
+        if path is not None and isinstance(dot, str):
             fmt = path.suffix.lstrip(".").lower()
             try:
                 data = dot.encode() if fmt == "dot" else render(dot, fmt if fmt in ("svg", "png") else "svg")
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # the XMI stands without its picture
                 print(f"conceptwright: warning: diagram {path} not written: {exc}", file=sys.stderr)
             else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-                written.append(path)
+                written.append(write(path, data))
         return written

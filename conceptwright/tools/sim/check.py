@@ -17,7 +17,7 @@ from ...compilers.sim.model import EXIT, ContinuousModel, Distribution, ProcessM
 from ...compilers.sim.queueing import arrival_rates, loads, mean_time
 from ...compilers.sim.units import UnitError, dimension, is_time, parse_unit, same, show
 from ...compilers.sim.spec import description_times, rate_check, sure_kind
-from ...core.diagnostics import Diagnostic
+from ...core.diagnostics import Diagnostic, errors
 from ...core import rules
 from ...core.rules import check as rule_check
 
@@ -159,7 +159,7 @@ def check_process(model: ProcessModel) -> list[Diagnostic]:
     elif run.replications < 2:
         diags.append(Diagnostic(code="one-replication", severity="warning", obj="run", feature="replications",
                                 message="one replication gives no confidence interval: use 10 or more"))
-    if any(d.severity == "error" for d in diags):
+    if bool(errors(diags)):
         return diags
     diags += _flow_structure(model)
     return diags
@@ -197,7 +197,7 @@ def _flow_structure(model: ProcessModel) -> list[Diagnostic]:
             diags.append(Diagnostic(code="unused-resource", obj=r.id, message=f"no activity uses resource {r.id}: every resource is "
                                     "held by an activity; waiting places (chairs, a waiting room, a buffer) are not a resource but "
                                     "the \"max_queue\" of the resource the entities wait for"))
-    if any(d.severity == "error" for d in diags):
+    if bool(errors(diags)):
         return diags
     for rid, rho in loads(model).items():
         if rho >= 1 and next(r for r in model.resources if r.id == rid).max_queue is None:

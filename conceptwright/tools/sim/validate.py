@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from ...compilers.sim.model import ContinuousModel, ProcessModel
 from ...compilers.sim.queueing import closed_form
-from ...core.diagnostics import Diagnostic
+from ...core.diagnostics import Diagnostic, errors
 from ..sandbox import SandboxResult, run_python
 
 RESULTS, PLOT = "RESULTS.json", "PLOT.png"
@@ -76,7 +76,7 @@ def validate(model: ProcessModel | ContinuousModel, script: str, *, timeout_s: f
             out.diagnostics += check_same_seed(out.results, _load(again, "AGAIN.json")[0])
     else:
         out.diagnostics += check_continuous_results(model, out.results)
-        if not any(d.severity == "error" for d in out.diagnostics):
+        if not bool(errors(out.diagnostics)):
             half = _run(script, ["--results", "HALF.json", "--no-plot", "--step-scale", "0.5"], timeout_s)
             out.seconds += half.seconds
             if not half.ok:
