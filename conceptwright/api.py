@@ -5,7 +5,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from .agent import InputError, Result, StopPolicy, TraceWriter, run_job
+from .agent import Hooks, InputError, Result, StopPolicy, TraceWriter, run_job
 from .llm import resolve
 from .prompts.profiles import profile_for
 from .targets import get_target
@@ -23,6 +23,7 @@ def generate(
     trace: str | Path | None = None,
     profile: str | None = None,
     edit: Any = None,
+    hooks: Hooks | None = None,
     **options: Any,
 ) -> Result:
     """Run the agent for one target. ``model`` is a model string (``smollm2``,
@@ -32,7 +33,8 @@ def generate(
     ``stl_tolerance``, ``timeout_s`` and ``runner`` (a CadRunner; default the shared warm worker).
 
     ``edit``: a conceptual model (the ``conceptual`` of an earlier Result, its JSON, or a typed
-    model) to change as ``spec`` instructs; it goes through the same loop and budgets."""
+    model) to change as ``spec`` instructs; it goes through the same loop and budgets.
+    ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs)."""
     tgt = get_target(target)
     if edit is not None:
         if "edit" not in inspect.signature(tgt.prepare).parameters:
@@ -42,7 +44,7 @@ def generate(
     prof = profile_for(llm.name, profile)
     job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
     policy = StopPolicy(max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
-    return run_job(job, llm, target=tgt.name, policy=policy, trace=TraceWriter(trace))
+    return run_job(job, llm, target=tgt.name, policy=policy, trace=TraceWriter(trace), hooks=hooks)
 
 
 def save(result: Result, dest: Any) -> list[Path]:

@@ -227,3 +227,23 @@ def test_results_are_saved_to_a_folder_or_to_named_paths(library, tmp_path):
     assert (tmp_path / "a.dot").read_text().startswith("digraph")
     with pytest.raises(InputError, match="unknown output"):
         save(res, {"picture": tmp_path / "p.png"})
+
+
+def test_the_loop_emits_events_and_a_failing_subscriber_loses_nothing(library, tmp_path):
+    from conceptwright.agent import Hooks
+
+    seen: list[tuple[str, int]] = []
+    hooks = Hooks()
+    hooks.on("*", lambda e: seen.append((e.kind, e.attempt)))
+    hooks.on("diagnostics", lambda e: 1 / 0)  # a broken progress bar
+    trace = tmp_path / "t.jsonl"
+    with pytest.warns(RuntimeWarning, match="failed on diagnostics"):
+        res = generate("xmi", "a library", model=ScriptedLLM([BAD_DANGLING, GOOD]), metamodel=library, hooks=hooks,
+                       trace=trace)
+    assert res.ok and len(trace.read_text().splitlines()) == 2  # the trace writer subscribes the same way
+    per_attempt = ["attempt_started", "reply_received", "fixes_applied", "diagnostics", "attempt_finished"]
+    assert seen == [(k, 0) for k in per_attempt] + [(k, 1) for k in per_attempt] + [("stopped", 2)]
+    with pytest.raises(ValueError, match="unknown event"):
+        hooks.on("finished", print)
+    again = generate("xmi", "a library", model=ScriptedLLM([GOOD]), metamodel=library, hooks=Hooks())
+    assert again.ok

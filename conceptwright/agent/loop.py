@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from ..core import rules
 from ..llm.base import LLM, LLMError, Message, Usage
@@ -10,6 +11,7 @@ from ..core.diagnostics import Diagnostic, render_all, errors
 from .policy import StopPolicy
 from .protocol import Job, Outcome
 from .result import Result
+from .events import EventKind, Hooks
 from .trace import AttemptRecord, TraceWriter
 
 
@@ -21,6 +23,7 @@ def run_job(
     policy: StopPolicy | None = None,
     trace: TraceWriter | None = None,
     run_id: str | None = None,
+    hooks: Hooks | None = None,
 ) -> Result:
     """Run a job to a valid outcome or until the policy stops it; keep the best attempt.
 
@@ -30,6 +33,13 @@ def run_job(
     policy = policy or StopPolicy()
     trace = trace or TraceWriter(None)
     run_id = run_id or uuid.uuid4().hex[:12]
+    own = Hooks()  # this run's subscribers; the caller's hooks are not changed
+    own.on("attempt_finished", trace.on_attempt)  # the trace is one subscriber among others
+
+    def emit(kind: EventKind, attempt: int, **data: Any) -> None:
+        for h in (own, hooks) if hooks is not None else (own,):
+            h.emit(kind, run_id=run_id, target=target, attempt=attempt, **data)
+
     history: list[Outcome] = []
     records: list[AttemptRecord] = []
     usage = Usage()
@@ -42,6 +52,8 @@ def run_job(
             temperature = getattr(job, "repair_temperature", 0.0) if history else 0.0
             if restart:
                 temperature = policy.restart_temperature
+            emit("attempt_started", len(history), temperature=temperature,
+                 how="restart" if restart else "repair" if history else "first", max_repairs=policy.max_repairs)
             completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens, temperature=temperature)
         except LLMError as exc:
             if not history:
@@ -50,9 +62,14 @@ def run_job(
             records[-1].stop_reason = stop
             history[-1].diagnostics.append(Diagnostic(code="llm-error", message=str(exc), severity="warning"))
             break
+        emit("reply_received", len(history), input_tokens=completion.usage.input_tokens,
+             output_tokens=completion.usage.output_tokens, seconds=completion.latency_s, finish_reason=completion.finish_reason)
         with rules.collect() as fired:
             outcome = job.evaluate(completion.text)
         outcome.rules = sorted(set(fired))
+        emit("fixes_applied", len(history), fixes=outcome.fixes, rules=outcome.rules)
+        emit("diagnostics", len(history), errors=outcome.error_count,
+             warnings=len(outcome.diagnostics) - outcome.error_count, diagnostics=outcome.diagnostics, ok=outcome.ok)
         history.append(outcome)
         usage = usage + completion.usage
         stop = policy.decide(history, usage.total, time.perf_counter() - start)
@@ -81,7 +98,7 @@ def run_job(
             stop_reason=stop,
         )
         records.append(record)
-        trace.write(record)
+        emit("attempt_finished", record.attempt, record=record)
         if stop is None:
             messages = _fresh_start(job.first_messages(), outcome) if restart else job.repair_messages(outcome)
     trace.close()
@@ -96,6 +113,7 @@ def run_job(
                 rescued.rules = sorted(set(fired))
                 chosen, best, stop = rescued, i, f"{stop}+last_resort"
                 break
+    emit("stopped", len(history), reason=stop or "", ok=chosen.ok, best_attempt=best)
     return Result(
         ok=chosen.ok,
         target=target,

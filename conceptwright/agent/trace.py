@@ -59,6 +59,10 @@ class TraceWriter:
         self._fh.write(record.to_json() + "\n")
         self._fh.flush()
 
+    def on_attempt(self, event: Any) -> None:
+        """Subscriber of the loop's ``attempt_finished`` event."""
+        self.write(event.data["record"])
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
