@@ -247,3 +247,32 @@ def test_the_loop_emits_events_and_a_failing_subscriber_loses_nothing(library, t
         hooks.on("finished", print)
     again = generate("xmi", "a library", model=ScriptedLLM([GOOD]), metamodel=library, hooks=Hooks())
     assert again.ok
+
+
+def test_an_id_named_by_two_references_is_asked_for_a_lone_one_is_repaired(metamodels):
+    from conceptwright.compilers.xmi.metamodel import Metamodel
+    from conceptwright.compilers.xmi.model import InstanceModel
+    from conceptwright.tools.xmi.check import missing_objects
+
+    mm = Metamodel(metamodels / "library.ecore")
+    two = InstanceModel.model_validate(json.loads(dumps([
+        {"id": "lib", "class": "Library", "refs": {"books": ["b1", "b2"]}},
+        {"id": "b1", "class": "Book", "refs": {"author": "w9"}}, {"id": "b2", "class": "Book", "refs": {"author": "w9"}}])))
+    assert list(missing_objects(two, mm)) == ["w9"]
+    lone = InstanceModel.model_validate(json.loads(BAD_DANGLING))
+    assert missing_objects(lone, mm) == {}
+
+
+def test_a_follow_up_that_adds_objects_is_progress_even_with_more_errors(library):
+    """Each answer writes more of the objects it listed (score) while new references still dangle."""
+    from conceptwright.agent.policy import StopPolicy
+    from conceptwright.agent.protocol import Outcome
+    from conceptwright.core.diagnostics import Diagnostic
+
+    def outcome(objects: int, errors: int) -> Outcome:
+        return Outcome(artefacts={"xmi": "x"}, score=objects,
+                       diagnostics=[Diagnostic(code="dangling-reference", message="m", obj=f"o{i}") for i in range(errors)])
+
+    policy = StopPolicy(max_repairs=9)
+    assert policy.decide([outcome(1, 5), outcome(8, 6), outcome(15, 7)], 0, 0) is None
+    assert policy.decide([outcome(1, 5), outcome(1, 6), outcome(1, 7)], 0, 0) == "no_progress"

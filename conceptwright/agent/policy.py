@@ -9,8 +9,9 @@ from ..core.diagnostics import errors
 
 class StopPolicy(BaseModel):
     """Stop when valid; when a round repeats the same diagnostics (after ``restarts`` fresh
-    starts: small models copy their previous answer however the repair is worded); when the
-    error count has not dropped below its best for ``patience`` rounds; or at a budget."""
+    starts: small models copy their previous answer however the repair is worded); when for
+    ``patience`` rounds neither the error count dropped below its best nor the job's score (how
+    much of the task an attempt holds: xmi counts objects) rose above its best; or at a budget."""
 
     max_repairs: int = 3
     max_tokens: int | None = None  # input + output tokens over the whole run
@@ -25,9 +26,11 @@ class StopPolicy(BaseModel):
             return "valid"
         if len(history) > 1 and last.diagnostics and _keys(last) == _keys(history[-2]):
             return "no_progress_same_diagnostics"
-        if len(history) > self.patience:
-            best_before = min(o.error_count for o in history[: -self.patience])
-            if min(o.error_count for o in history[-self.patience :]) >= best_before:
+        if len(history) > self.patience:  # progress: fewer errors, or more of the task (score) than ever before
+            before, recent = history[: -self.patience], history[-self.patience :]
+            fewer = min(o.error_count for o in recent) < min(o.error_count for o in before)
+            more = max(o.score for o in recent) > max(o.score for o in before)
+            if not fewer and not more:
                 return "no_progress"
         if len(history) - 1 >= self.max_repairs:
             return "max_repairs"

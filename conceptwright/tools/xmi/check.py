@@ -244,21 +244,22 @@ def _bounds(known: dict[str, Obj], mm: Metamodel, edges: list[Edge], implied: di
 
 
 def missing_objects(model: InstanceModel, mm: Metamodel) -> dict[str, tuple[str, str, list[str]]]:
-    """Ids that containment or many-valued references list but no object has (written ahead,
-    never written out): id -> (the object listing it, the reference, the concrete classes it may
-    have). In model order, each id once. A single-valued reference to no object is more likely a
-    wrong id than a missing object, and is left to the repair prompt."""
+    """Ids that references name but no object has, where that looks like an object never written
+    rather than a wrong id: listed in a containment or many-valued reference, or named by two or
+    more references. id -> (the first object naming it, the reference, the concrete classes it may
+    have). In model order, each id once; a lone single-valued reference to no object is left to
+    the repair prompt."""
     index = model.by_id()
-    out: dict[str, tuple[str, str, list[str]]] = {}
+    named: dict[str, list[tuple[str, str, list[str], bool]]] = {}
     for o in model.objects:
         info = mm.classes.get(o.cls)
         if info is None:
             continue
         for name in o.refs:
             f = info.features.get(name)
-            if f is None or not f.is_ref or not (f.many or f.containment):
+            if f is None or not f.is_ref:
                 continue
             for tid in o.ref_ids(name):
-                if tid not in index and tid not in out:
-                    out[tid] = (o.id, name, mm.concrete_subtypes(f.type_name))
-    return out
+                if tid not in index:
+                    named.setdefault(tid, []).append((o.id, name, mm.concrete_subtypes(f.type_name), f.many or f.containment))
+    return {tid: refs[0][:3] for tid, refs in named.items() if len(refs) >= 2 or any(listed for *_, listed in refs)}
