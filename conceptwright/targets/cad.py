@@ -12,7 +12,7 @@ from typing import Any
 
 from ..agent.protocol import InputError, Outcome
 from .outputs import Destination, destinations, write_artefacts
-from .reply import parse_reply
+from .reply import load_model, parse_reply
 from ..agent.result import Result
 from ..compilers.cad.parse import parse_part
 from ..tools.cad.check import check_part
@@ -242,15 +242,4 @@ class CadTarget:
 
 def load_part(part: Part | dict[str, Any] | str | Path) -> Part:
     """A Part from a Part, JSON data, JSON text or a .json file; InputError when it is not one."""
-    if isinstance(part, Part):
-        return part
-    if isinstance(part, Path) or (isinstance(part, str) and part.strip().endswith(".json") and Path(part).is_file()):
-        part = Path(part).read_text(encoding="utf-8")
-    try:
-        data = json.loads(part) if isinstance(part, str) else part
-    except ValueError as exc:
-        raise InputError(f"not a part model: the JSON does not parse ({exc})") from None
-    parsed, diags, _ = parse_part(data)
-    if parsed is None:
-        raise InputError(f"not a part model: {diags[0].message if diags else 'unreadable'}")
-    return parsed
+    return load_model(part, Part, parse_part, "a part model")

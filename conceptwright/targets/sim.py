@@ -10,7 +10,7 @@ from typing import Any
 
 from ..agent.protocol import InputError, Outcome
 from .outputs import Destination, destinations, write_artefacts
-from .reply import parse_reply
+from .reply import load_model, parse_reply
 from ..agent.result import Result
 from ..compilers import sim as simc
 from ..compilers.sim import fixes as from_spec
@@ -101,15 +101,7 @@ class SimJob:
 
 def _sim_json(value: Any) -> str:
     """The JSON text of a sim model given as a model, its data or its text; InputError when it is none."""
-    if isinstance(value, (ProcessModel, ContinuousModel)):
-        return json.dumps(value.model_dump(by_alias=True, exclude_none=True))
-    try:
-        data = json.loads(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise InputError(f"not a simulation model: the JSON does not parse ({exc})") from None
-    model, diags, _ = simc.parse_model(data)
-    if model is None:
-        raise InputError(f"not a simulation model: {diags[0].message if diags else 'unreadable'}")
+    model = load_model(value, (ProcessModel, ContinuousModel), simc.parse_model, "a simulation model")
     return json.dumps(model.model_dump(by_alias=True, exclude_none=True))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..agent.protocol import InputError, Outcome
 from .outputs import Destination, destinations, write, write_artefacts
-from .reply import parse_reply
+from .reply import load_model, parse_reply
 from ..agent.result import Result
 from ..compilers.xmi.fixes import autofix, materialize_children, prune_dangling
 from ..compilers.xmi.model import InstanceModel, parse_model
@@ -160,17 +160,7 @@ class EditJob(ConceptualJob):
 
 
 def _instance(value: Any) -> InstanceModel:
-    """An InstanceModel from a model, its JSON data or JSON text; InputError when it is none."""
-    if isinstance(value, InstanceModel):
-        return value
-    try:
-        data = json.loads(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise InputError(f"not an instance model: the JSON does not parse ({exc})") from None
-    model, diags, _ = parse_model(data)
-    if model is None:
-        raise InputError(f"not an instance model: {diags[0].message if diags else 'unreadable'}")
-    return model
+    return load_model(value, InstanceModel, parse_model, "an instance model")
 
 
 _XML_FENCE = re.compile(r"```(?:xml|xmi|XML)?\s*\n(.*?)```", re.S)
