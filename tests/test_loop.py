@@ -276,3 +276,18 @@ def test_a_follow_up_that_adds_objects_is_progress_even_with_more_errors(library
     policy = StopPolicy(max_repairs=9)
     assert policy.decide([outcome(1, 5), outcome(8, 6), outcome(15, 7)], 0, 0) is None
     assert policy.decide([outcome(1, 5), outcome(1, 6), outcome(1, 7)], 0, 0) == "no_progress"
+
+
+def test_continuing_an_unfinished_answer_is_not_a_repair(library):
+    """A long model written in parts: each follow-up that writes listed objects is a continuation;
+    max_repairs=0 still lets them come (up to max_continuations)."""
+    first = dumps([{"id": "lib", "class": "Library", "attrs": {"name": "City"}, "refs": {"writers": ["w1"], "books": ["b1", "b2"]}},
+                   {"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}}])
+    part1 = dumps([{"id": "b1", "class": "Book", "attrs": {"title": "Dune", "pages": 1}, "refs": {"author": "w1"}}])
+    part2 = dumps([{"id": "b2", "class": "Book", "attrs": {"title": "Emma", "pages": 2}, "refs": {"author": "w1"}}])
+    res = generate("xmi", "a library", model=ScriptedLLM([first, part1, part2]), metamodel=library, max_repairs=0)
+    assert res.ok and res.attempts == 3 and [r.ok for r in res.trace] == [False, False, True]
+    from conceptwright.agent.policy import StopPolicy
+    from conceptwright.agent.protocol import Outcome
+    stuck = [Outcome(incomplete=True, continued=i > 0, score=i) for i in range(8)]
+    assert StopPolicy(max_repairs=0, max_continuations=6).decide(stuck, 0, 0) == "max_repairs"  # 7 continuations > 6

@@ -29,6 +29,8 @@ class Outcome(BaseModel):
     feedback: str = ""  # the previous answer as shown back to the LLM in a repair prompt
     usable: bool | None = None  # whether the artefacts are usable though invalid (a valid solid); None: unknown
     score: float = 0.0  # how much of the task the attempt holds (job-defined; xmi: objects written); the last resort tries the highest first
+    incomplete: bool = False  # the answer is unfinished (xmi: objects listed, never written): the next call continues it
+    continued: bool = False  # this attempt continued an unfinished answer (it is not a repair of errors)
 
     @property
     def error_count(self) -> int:

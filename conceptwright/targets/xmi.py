@@ -105,7 +105,9 @@ class ConceptualJob(_XmiJob):
         if merged is not None:
             model, added = merged
             fixes.append(f"merged the {added} missing object(s) the follow-up wrote into the previous answer")
-        return self.evaluate_model(model, fixes)
+        out = self.evaluate_model(model, fixes)
+        out.continued = merged is not None
+        return out
 
     def last_resort(self, best: Outcome) -> Outcome | None:
         """When no attempt passed: drop the ids no object has, and say what was lost (a warning)."""
@@ -145,7 +147,8 @@ class ConceptualJob(_XmiJob):
             diags += errors(xdiags)
         data = model.dump()
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=fixes,
-                       feedback=json.dumps(data, ensure_ascii=False), score=len(model.objects))
+                       feedback=json.dumps(data, ensure_ascii=False), score=len(model.objects),
+                       incomplete=bool(missing_objects(model, self.mm)))
 
 
 class EditJob(ConceptualJob):
