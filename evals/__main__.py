@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ab.add_argument("--base", required=True, help="results JSONL of a full run (its rows say which rules fired)")
     ab.add_argument("--rules", help="comma-separated rules (default: every rule that fired in --base)")
     ab.add_argument("--cases", help="the cases file of the base run")
+    ab.add_argument("--no-rerun", action="store_true", help="only count on how many cases each rule fired")
+    ab.add_argument("--all-rules", action="store_true", help="list every rule of the target, also those that never fired")
     ab.add_argument("--max-repairs", type=int, default=3)
     ab.add_argument("--out", help="markdown report (default evals/reports/rules-SUITE-MODEL.md)")
     ll = sub.add_parser("bench-llama", help="local GGUF speed with llama.cpp's extra buffer types on and off")

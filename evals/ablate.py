@@ -48,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
         for name in row.get("rules", []):
             fired.setdefault(name, []).append(row["id"])
     wanted = args.rules.split(",") if args.rules else sorted(fired)
+    if args.all_rules:
+        wanted = sorted(n for n, r in rules.REGISTRY.items() if r.target == suite)
     if suite == "xmi":
         from .xmi.run import main as run_suite
     elif suite == "sim":
@@ -57,8 +59,11 @@ def main(args: argparse.Namespace) -> int:
     rows = []
     for name in wanted:
         ids = fired.get(name, [])
-        if not ids:
-            rows.append([name, rules.REGISTRY[name].purpose, 0, "-", "-", "-", "-"])
+        if not ids or args.no_rerun:
+            before = [r for r in base if r["id"] in ids]
+            rows.append([name, rules.REGISTRY[name].purpose, len(ids),
+                         f"{sum(bool(r['ok']) for r in before)}/{len(ids)}" if ids else "-", "-",
+                         sum(_score(suite, r) for r in before) / len(ids) if ids else "-", "-"])
             continue
         ns = _suite_args(suite, args, ids, name, "conceptual")
         run_suite(ns)
@@ -74,8 +79,10 @@ def main(args: argparse.Namespace) -> int:
     name = args.model if args.model == "reference" else resolve(args.model).name
     text = "\n\n".join([
         f"# What each {suite} rule is worth: {name}",
-        f"Base run: `{args.base}` ({len(base)} cases). Each rule's cases were rerun with only that rule off; "
-        f"score = {metric}, averaged over the cases it fired on.",
+        f"Base run: `{args.base}` ({len(base)} cases). "
+        + ("Counts only: no case was rerun ('-' where the rule was not switched off). " if args.no_rerun else
+           "Each rule's cases were rerun with only that rule off. ")
+        + f"Score = {metric}, averaged over the cases the rule fired on.",
         table(["rule", "purpose", "fired on (cases)", "valid with", "valid without", f"{metric} with", f"{metric} without"], rows),
     ]) + "\n"
     out = Path(args.out) if args.out else REPORTS / f"rules-{suite}-{model_slug(name)}.md"
