@@ -59,7 +59,12 @@ def off() -> frozenset[str]:
     current = _off.get()
     if current is not None:
         return current
-    return frozenset(n.strip() for n in os.environ.get(ENV, "").split(",") if n.strip())
+    return _parse_env(os.environ.get(ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_env(value: str) -> frozenset[str]:
+    return frozenset(n.strip() for n in value.split(",") if n.strip())
 
 
 def is_on(name: str) -> bool:
@@ -83,6 +88,7 @@ def fix(target: str, name: str, purpose: str, *, reads_description: bool = False
         sig = inspect.signature(fn)
         ret = str(sig.return_annotation)
         in_place = "fixes" in sig.parameters
+        position = list(sig.parameters).index("fixes") if in_place else -1
         returns_value = ret not in ("None", "NoneType")
 
         def nested_done(fixes: list[str], added: int) -> None:
@@ -101,7 +107,7 @@ def fix(target: str, name: str, purpose: str, *, reads_description: bool = False
             token = _frames.set((*_frames.get(), inner))
             try:
                 if in_place:
-                    fixes = sig.bind(*args, **kwargs).arguments["fixes"]
+                    fixes = kwargs["fixes"] if "fixes" in kwargs else args[position]
                     before = len(fixes)
                     out = fn(*args, **kwargs)
                     added = len(fixes) - before

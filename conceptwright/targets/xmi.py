@@ -86,7 +86,7 @@ class ConceptualJob(_XmiJob):
         """Objects the previous answer lists but never wrote are asked for by id, alone (and merged
         into that answer); any other problem gets the usual repair prompt."""
         self._merge_into = None
-        base = InstanceModel.model_validate(previous.conceptual) if previous.conceptual else None
+        base = InstanceModel.model_validate(previous.conceptual) if previous.incomplete else None
         missing = missing_objects(base, self.mm) if base is not None else {}
         if not missing:
             return super().repair_messages(previous)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .model import InstanceModel, Obj
+from .model import InstanceModel, Obj, reference_features
 from .metamodel import Feature, Metamodel
 from ...core.rules import fix
 
@@ -135,26 +135,19 @@ def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
     """A reference written as the target's name instead of its id: use the id when
     exactly one object of a fitting class has that name."""
     index = model.by_id()
-    for o in model.objects:
-        info = mm.classes.get(o.cls)
-        if info is None:
-            continue
-        for name in list(o.refs):
-            f = info.features.get(name)
-            if f is None or not f.is_ref:
-                continue
-            changed = False
-            new_ids = []
-            for rid in o.ref_ids(name):
-                if rid not in index:
-                    hits = [p.id for p in model.objects if p.id != o.id and mm.is_a(p.cls, f.type_name)
-                            and any(isinstance(v, str) and _norm(v) == _norm(rid) for v in p.attrs.values())]
-                    if len(hits) == 1:
-                        fixes.append(f"{o.id}.{name}: '{rid}' is the name of '{hits[0]}'; used its id")
-                        rid, changed = hits[0], True
-                new_ids.append(rid)
-            if changed:
-                o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
+    for o, name, f in reference_features(model, mm):
+        changed = False
+        new_ids = []
+        for rid in o.ref_ids(name):
+            if rid not in index:
+                hits = [p.id for p in model.objects if p.id != o.id and mm.is_a(p.cls, f.type_name)
+                        and any(isinstance(v, str) and _norm(v) == _norm(rid) for v in p.attrs.values())]
+                if len(hits) == 1:
+                    fixes.append(f"{o.id}.{name}: '{rid}' is the name of '{hits[0]}'; used its id")
+                    rid, changed = hits[0], True
+            new_ids.append(rid)
+        if changed:
+            o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
 
 
 @fix("xmi", "last-resort-shells", "last resort: an id listed in a containment reference of one concrete class becomes an empty object")
@@ -164,27 +157,20 @@ def materialize_children(model: InstanceModel, mm: Metamodel, fixes: list[str]) 
     (empty) child. Its name is
     the id when the class has a 'name' attribute and the id reads like a name."""
     index = model.by_id()
-    for o in list(model.objects):
-        info = mm.classes.get(o.cls)
-        if info is None:
+    for o, name, f in reference_features(model, mm):
+        subs = mm.concrete_subtypes(f.type_name) if f.containment else []
+        if len(subs) != 1:
             continue
-        for name in list(o.refs):
-            f = info.features.get(name)
-            if f is None or not f.is_ref or not f.containment:
+        for cid in o.ref_ids(name):
+            if cid in index:
                 continue
-            subs = mm.concrete_subtypes(f.type_name)
-            if len(subs) != 1:
-                continue
-            for cid in o.ref_ids(name):
-                if cid in index:
-                    continue
-                child = Obj(id=cid, cls=subs[0])
-                naming = mm.classes[subs[0]].features.get("name")
-                if naming is not None and naming.kind == "string" and naming.settable and not re.fullmatch(rf"{subs[0].lower()}_?\d+", cid.lower()):
-                    child.attrs["name"] = cid
-                model.objects.append(child)
-                index[cid] = child
-                fixes.append(f"{o.id}.{name}: created the {subs[0]} '{cid}' it lists but never wrote")
+            child = Obj(id=cid, cls=subs[0])
+            naming = mm.classes[subs[0]].features.get("name")
+            if naming is not None and naming.kind == "string" and naming.settable and not re.fullmatch(rf"{subs[0].lower()}_?\d+", cid.lower()):
+                child.attrs["name"] = cid
+            model.objects.append(child)
+            index[cid] = child
+            fixes.append(f"{o.id}.{name}: created the {subs[0]} '{cid}' it lists but never wrote")
 
 
 @fix("xmi", "last-resort-prune", "last resort: ids no object has are dropped from many-valued references (reported as lost)")
@@ -194,20 +180,15 @@ def prune_dangling(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
     lower bound still holds. This loses what the description asked for, so the agent first asks
     the LLM for exactly those objects and prunes only when that failed (reported as a warning)."""
     index = model.by_id()
-    for o in model.objects:
-        info = mm.classes.get(o.cls)
-        if info is None:
+    for o, name, f in reference_features(model, mm):
+        value = o.refs[name]
+        if not f.many or not isinstance(value, list):
             continue
-        for name in list(o.refs):
-            f = info.features.get(name)
-            value = o.refs[name]
-            if f is None or not f.is_ref or not f.many or not isinstance(value, list):
-                continue
-            kept = [i for i in value if i in index]
-            if len(kept) < len(value) and len(kept) >= f.lower:
-                gone = [i for i in value if i not in index]
-                o.refs[name] = kept
-                fixes.append(f"{o.id}.{name}: dropped {', '.join(repr(i) for i in gone)} (no object has that id)")
+        kept = [i for i in value if i in index]
+        if len(kept) < len(value) and len(kept) >= f.lower:
+            gone = [i for i in value if i not in index]
+            o.refs[name] = kept
+            fixes.append(f"{o.id}.{name}: dropped {', '.join(repr(i) for i in gone)} (no object has that id)")
 
 
 @fix("xmi", "double-containment", "an object contained twice stays in the first container only")

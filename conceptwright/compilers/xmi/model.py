@@ -11,6 +11,8 @@ reference lists the children's ids). Short keys, shallow nesting: easy for small
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from ...core.jsonschema import drop_nulls
 from ...core.diagnostics import Diagnostic
 from ...core.rules import fix
+from .metamodel import Feature, Metamodel
 
 Scalar = str | int | float | bool
 RESERVED = ("id", "class", "attrs", "refs")
@@ -112,3 +115,16 @@ def parse_model(data: Any) -> tuple[InstanceModel | None, list[Diagnostic], list
                 )
             )
         return None, diags, fixes
+
+
+def reference_features(model: InstanceModel, mm: Metamodel) -> Iterator[tuple[Obj, str, Feature]]:
+    """(object, reference name, its feature) for every reference an object states whose class and
+    feature the metamodel knows. Over a snapshot: callers may add objects and change refs."""
+    for o in list(model.objects):
+        info = mm.classes.get(o.cls)
+        if info is None:
+            continue
+        for name in list(o.refs):
+            f = info.features.get(name)
+            if f is not None and f.is_ref:
+                yield o, name, f

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 
-from ...compilers.xmi.model import InstanceModel, Obj
+from ...compilers.xmi.model import InstanceModel, Obj, reference_features
 from ...compilers.xmi.metamodel import Metamodel
 from ...compilers.xmi.values import as_list, coerce
 from ...core.diagnostics import Diagnostic
@@ -251,15 +251,8 @@ def missing_objects(model: InstanceModel, mm: Metamodel) -> dict[str, tuple[str,
     the repair prompt."""
     index = model.by_id()
     named: dict[str, list[tuple[str, str, list[str], bool]]] = {}
-    for o in model.objects:
-        info = mm.classes.get(o.cls)
-        if info is None:
-            continue
-        for name in o.refs:
-            f = info.features.get(name)
-            if f is None or not f.is_ref:
-                continue
-            for tid in o.ref_ids(name):
-                if tid not in index:
-                    named.setdefault(tid, []).append((o.id, name, mm.concrete_subtypes(f.type_name), f.many or f.containment))
+    for o, name, f in reference_features(model, mm):
+        for tid in o.ref_ids(name):
+            if tid not in index:
+                named.setdefault(tid, []).append((o.id, name, mm.concrete_subtypes(f.type_name), f.many or f.containment))
     return {tid: refs[0][:3] for tid, refs in named.items() if len(refs) >= 2 or any(listed for *_, listed in refs)}
