@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...core.jsonschema import ASK
 from .expr import Num
 
 MAX_ID, MAX_EXPR, MAX_SELECTOR, MAX_LIST, MAX_FEATURES, MAX_PARAMETERS = 40, 80, 40, 60, 40, 30
@@ -38,7 +39,7 @@ class _Base(BaseModel):
 
 
 class _Sketch(_Base):
-    on: Plane | Face = "XY"  # a global plane, or a face of the feature's body (chosen by its outward normal)
+    on: Plane | Face = Field("XY", json_schema_extra=ASK)  # a global plane, or a face of the feature's body (chosen by its outward normal)
     offset: Num = 0  # shift of the plane along its normal
     at: Point = (0, 0)  # centre of the shape, in the plane's coordinates
 
@@ -105,7 +106,7 @@ class Cut(_Feature):
 
     op: Literal["cut"]
     sketch: Sketch
-    depth: Num = "through"  # "through" cuts through all; on a face it goes into the material
+    depth: Num = Field("through", json_schema_extra=ASK)  # "through" cuts through all; on a face it goes into the material
 
 
 class Revolve(_Feature):
@@ -132,7 +133,7 @@ class PolarPattern(_Base):
 
 class Hole(_Feature):
     op: Literal["hole"]
-    face: Face = ">Z"  # drilled into the body from this face
+    face: Face = Field(">Z", json_schema_extra=ASK)  # drilled into the body from this face
     diameter: Num
     depth: Num = "through"  # "through" or a blind depth
     kind: Literal["simple", "counterbore", "countersink"] = "simple"
@@ -146,13 +147,13 @@ class Hole(_Feature):
 
 class Fillet(_Feature):
     op: Literal["fillet"]
-    edges: str = Field("all", max_length=MAX_SELECTOR)  # all | top | bottom | vertical | a CadQuery selector ("|Z", ">Z")
+    edges: str = Field("all", max_length=MAX_SELECTOR, json_schema_extra=ASK)  # all | top | bottom | vertical | a CadQuery selector ("|Z", ">Z")
     radius: Num
 
 
 class Chamfer(_Feature):
     op: Literal["chamfer"]
-    edges: str = Field("all", max_length=MAX_SELECTOR)
+    edges: str = Field("all", max_length=MAX_SELECTOR, json_schema_extra=ASK)
     distance: Num
 
 
@@ -217,19 +218,19 @@ class Envelope(_Base):
     """The overall size (bounding box) the model states it is making, along X, Y and Z;
     an axis left out is not checked."""
 
-    x: float | None = Field(None, gt=0)
-    y: float | None = Field(None, gt=0)
-    z: float | None = Field(None, gt=0)
+    x: float | None = Field(None, gt=0, json_schema_extra=ASK)
+    y: float | None = Field(None, gt=0, json_schema_extra=ASK)
+    z: float | None = Field(None, gt=0, json_schema_extra=ASK)
 
     def sizes(self) -> tuple[float | None, float | None, float | None]:
         return self.x, self.y, self.z
 
 
 class Part(_Base):
-    name: str = Field("part", max_length=MAX_ID)
-    units: Literal["mm", "cm", "m", "in"] = "mm"
-    parameters: list[Parameter] = Field(default_factory=list, max_length=MAX_PARAMETERS)
-    envelope: Envelope | None = None
+    name: str = Field("part", max_length=MAX_ID, json_schema_extra=ASK)
+    units: Literal["mm", "cm", "m", "in"] = Field("mm", json_schema_extra=ASK)
+    parameters: list[Parameter] = Field(default_factory=list, max_length=MAX_PARAMETERS, json_schema_extra=ASK)
+    envelope: Envelope | None = Field(None, json_schema_extra=ASK)
     features: list[Feature] = Field(min_length=1, max_length=MAX_FEATURES)
 
     def values(self) -> dict[str, float]:
