@@ -176,6 +176,23 @@ def test_objects_listed_but_never_written_are_asked_for_and_merged(library):
     assert any("merged the 2 missing object(s)" in f for f in res.trace[1].fixes)
 
 
+def test_the_follow_up_schema_holds_exactly_the_missing_ids_and_a_keyed_reply_merges(library):
+    """Under constrained decoding the follow-up cannot skip, rename or retype a missing object."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    keyed = json.dumps({"b2": {"class": "Book", "attrs": {"title": "Emma", "pages": 300}, "refs": {"author": "w1"}},
+                        "b3": {"class": "Book", "attrs": {"title": "Kim", "pages": 200}, "refs": {"author": "w1"}}})
+    llm = ScriptedLLM([LISTED_AHEAD, keyed])
+    res = generate("xmi", "a library with Dune, Emma and Kim by Ann", model=llm, metamodel=library)
+    assert res.ok and {o["id"] for o in res.conceptual["objects"]} == {"lib", "w1", "b1", "b2", "b3"}
+    first, follow = llm.calls[0]["schema"], llm.calls[1]["schema"]
+    assert "objects" in first["properties"]
+    assert follow["required"] == ["b2", "b3"] and follow["additionalProperties"] is False
+    assert follow["properties"]["b2"]["properties"]["class"] == {"const": "Book"}
+    assert "id" not in follow["properties"]["b2"]["properties"]
+    assert LlamaGrammar.from_json_schema(json.dumps(follow), verbose=False) is not None
+
+
 def test_a_follow_up_that_rewrites_the_whole_answer_is_taken_whole(library):
     llm = ScriptedLLM([LISTED_AHEAD, GOOD])
     res = generate("xmi", "a library", model=llm, metamodel=library)

@@ -118,6 +118,10 @@ def test_parse_model_normalises_shapes():
     assert len(fixes) == 3
     model, diags, _ = parse_model({"objects": [{"id": "x"}]})
     assert model is None and diags[0].code == "schema-error"
+    keyed, _, fixes = parse_model({"w1": {"class": "Writer", "attrs": {"name": "Ann"}}, "w2": {"class": "Writer"}})
+    assert [o.id for o in keyed.objects] == ["w1", "w2"] and "keyed by id" in fixes[0]
+    one, diags, fixes = parse_model({"id": "w1", "class": "Writer", "attrs": {"name": "Ann"}})  # one object, not keyed
+    assert [o.id for o in one.objects] == ["w1"] and not any("keyed" in f for f in fixes)
 
 
 def test_object_diagram_dot_and_svg(metamodels):

@@ -47,7 +47,7 @@ class Job(Protocol):
 
     strategy: str
     prompt_variant: str
-    schema: dict[str, Any] | None  # JSON schema for constrained decoding, or None for free text
+    schema: dict[str, Any] | None  # JSON schema for constrained decoding, or None; read before every call (a job may narrow it for a follow-up)
     max_tokens: int
     repair_temperature: float  # sampling temperature of repair calls (first call: 0)
 

@@ -98,9 +98,10 @@ def missing_objects_messages(first: list[Message], previous: str, missing: list[
     return first[:-1] + [Message(
         role="user",
         content=f"{task}\n\nA previous answer was:\n{previous}\n\nIt lists these ids but never writes them as objects:\n"
-        f"{lines}\n\nWrite ONLY these missing objects, as {{\"objects\": [...]}}, each with its id, its class and the "
-        f"attributes and references the description gives it (refer to the previous answer's ids). Do not repeat the "
-        f"objects already written and do not write the {root} again.",
+        f"{lines}\n\nWrite ONLY these missing objects, as one JSON object keyed by their ids: "
+        f"{{\"<id>\": {{\"class\": \"...\", \"attrs\": {{...}}, \"refs\": {{...}}}}, ...}}, each with its class and "
+        f"the attributes and references the description gives it (refer to the previous answer's ids). Do not repeat "
+        f"the objects already written and do not write the {root} again.",
     )]
 
 

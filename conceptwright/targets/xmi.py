@@ -17,7 +17,7 @@ from ..compilers.xmi.fixes import autofix, materialize_children, prune_dangling
 from ..compilers.xmi.model import InstanceModel, parse_model
 from ..compilers.xmi.example import example_instance
 from ..compilers.xmi.metamodel import Metamodel
-from ..compilers.xmi.schema import instance_schema, summary
+from ..compilers.xmi.schema import instance_schema, objects_by_id_schema, summary
 from ..compilers.xmi.to_dot import to_dot
 from ..compilers.xmi.to_xmi import relative_location, to_xmi
 from ..llm.base import Message
@@ -71,7 +71,8 @@ class ConceptualJob(_XmiJob):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.schema = instance_schema(self.mm) if self.profile.use_schema else None
+        self._schema = instance_schema(self.mm) if self.profile.use_schema else None
+        self.schema = self._schema  # narrowed for a follow-up that asks for missing objects
         own = example_instance(self.mm) if self.profile.example_kind == "metamodel" else None
         if own is not None and errors(check_model(own, self.mm)):  # never show a model an invalid example
             own = None
@@ -79,20 +80,24 @@ class ConceptualJob(_XmiJob):
         self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile, own_json)
 
     def first_messages(self) -> list[Message]:
-        self._merge_into = None
+        self._merge_into, self.schema = None, self._schema
         return list(self._first)
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
         """Objects the previous answer lists but never wrote are asked for by id, alone (and merged
-        into that answer); any other problem gets the usual repair prompt."""
-        self._merge_into = None
+        into that answer); any other problem gets the usual repair prompt. Under constrained decoding
+        the follow-up's schema holds exactly those ids, each with the classes its reference allows."""
+        self._merge_into, self.schema = None, self._schema
         base = InstanceModel.model_validate(previous.conceptual) if previous.incomplete else None
         missing = missing_objects(base, self.mm) if base is not None else {}
         if not missing:
             return super().repair_messages(previous)
         self._merge_into = base
+        asked = list(missing.items())[:MAX_ASKED]
+        if self._schema is not None:
+            self.schema = objects_by_id_schema(self.mm, {oid: classes for oid, (_, _, classes) in asked})
         lines = [f'- "{oid}": a {" or ".join(classes) or "object"} (listed in {owner}.{ref})'
-                 for oid, (owner, ref, classes) in list(missing.items())[:MAX_ASKED]]
+                 for oid, (owner, ref, classes) in asked]
         return prompts.missing_objects_messages(self._first, previous.feedback, lines, self.root)
 
     def evaluate(self, raw: str) -> Outcome:

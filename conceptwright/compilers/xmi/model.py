@@ -59,7 +59,7 @@ class InstanceModel(BaseModel):
         return {"objects": [o.dump() for o in self.objects]}
 
 
-@fix("xmi", "json-shape", "a bare list of objects, missing ids, attributes beside id/class are put in the schema's shape")
+@fix("xmi", "json-shape", "a bare list of objects, objects keyed by id, missing ids, attributes beside id/class are put in the schema's shape")
 def normalize(data: Any) -> tuple[Any, list[str]]:
     """Shape fixes that are certain, before pydantic: a bare list of objects, nulls,
     missing ids, and attribute values written beside id/class instead of under attrs."""
@@ -68,6 +68,13 @@ def normalize(data: Any) -> tuple[Any, list[str]]:
     if isinstance(data, list):
         data = {"objects": data}
         fixes.append("wrapped the top-level list as {\"objects\": [...]}")
+    if isinstance(data, dict) and "objects" not in data and isinstance(data.get("class"), str):
+        data = {"objects": [data]}
+        fixes.append("wrapped the lone object as {\"objects\": [...]}")
+    if isinstance(data, dict) and "objects" not in data and data and all(
+            isinstance(v, dict) and isinstance(v.get("class"), str) for v in data.values()):
+        data = {"objects": [{"id": k, **{f: x for f, x in v.items() if f != "id"}} for k, v in data.items()]}
+        fixes.append("read the objects keyed by id as the object list")
     if isinstance(data, dict) and "objects" not in data:
         lists = [k for k, v in data.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
         if len(lists) == 1:

@@ -68,6 +68,24 @@ def instance_schema(mm: Metamodel, max_objects: int = 200) -> dict[str, Any]:
     }
 
 
+def objects_by_id_schema(mm: Metamodel, wanted: dict[str, list[str]]) -> dict[str, Any]:
+    """Schema of a follow-up that writes exactly the ``wanted`` objects (id -> the classes it may
+    have; empty: any concrete class), as a JSON object keyed by id, in that order: the decoder
+    cannot skip one, rename it or write one of another type."""
+    concrete = [n for n, c in mm.classes.items() if c.concrete]
+
+    def value(classes: list[str]) -> dict[str, Any]:
+        variants = []
+        for cls in [c for c in classes if c in concrete] or concrete:
+            v = class_variant(mm, cls)
+            props = {k: x for k, x in v["properties"].items() if k != "id"}
+            variants.append({**v, "properties": props, "required": [r for r in v["required"] if r != "id"]})
+        return variants[0] if len(variants) == 1 else {"anyOf": variants}
+
+    return {"type": "object", "properties": {oid: value(classes) for oid, classes in wanted.items()},
+            "required": list(wanted), "additionalProperties": False}
+
+
 def _type_text(f: Feature) -> str:
     if f.kind == "date":
         return "Date"
