@@ -1,13 +1,13 @@
 """The Python entry point: generate(target, spec=..., model=..., ...)."""
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
-from .agent import Hooks, InputError, Result, StopPolicy, TraceWriter, run_job
+from .agent import Hooks, Result
+from .agent.run import run_target
+from .agent.session import Session
 from .llm import resolve
-from .prompts.profiles import profile_for
 from .targets import get_target
 
 
@@ -35,19 +35,30 @@ def generate(
     ``edit``: a conceptual model (the ``conceptual`` of an earlier Result, its JSON, or a typed
     model) to change as ``spec`` instructs; it goes through the same loop and budgets.
     ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs)."""
-    tgt = get_target(target)
-    if edit is not None:
-        if "edit" not in inspect.signature(tgt.prepare).parameters:
-            raise InputError(f"the {target} target cannot edit a model")
-        options["edit"] = edit
-    llm = resolve(model)
-    prof = profile_for(llm.name, profile)
-    job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
-    policy = StopPolicy(max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
-    return run_job(job, llm, target=tgt.name, policy=policy, trace=TraceWriter(trace), hooks=hooks)
+    return run_target(get_target(target), spec, resolve(model), strategy=strategy, max_repairs=max_repairs,
+                      max_tokens=max_tokens, max_seconds=max_seconds, trace=trace, profile=profile, edit=edit,
+                      hooks=hooks, **options)
 
 
 def save(result: Result, dest: Any) -> list[Path]:
     """Write a result's artefacts: to a folder (the target's default names) or to a mapping of
     artefact kind -> path (``{"xmi": "out.xmi", "diagram": "out.svg"}``). Returns the paths written."""
     return get_target(result.target).write_outputs(result, dest)
+
+
+def open_session(target: str, *, model: Any = None, store: str | Path | None = None, max_repairs: int = 3,
+                 max_tokens: int | None = None, max_seconds: float | None = None, **options: Any) -> Session:
+    """A new chat session with ``target`` (``options`` as for ``generate``: ``metamodel=`` for xmi).
+    ``session.send("...")`` creates the model, later messages edit it; saved after every turn."""
+    tgt = get_target(target)
+    llm = resolve(model)
+    return Session(tgt, llm, options=options, store=store, model=model if isinstance(model, str) else None,
+                   max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
+
+
+def resume_session(session_id: str, *, model: Any = None, store: str | Path | None = None, **budgets: Any) -> Session:
+    """A stored session, to go on with; ``model`` overrides the one it was opened with."""
+    data = Session.load(session_id, store)
+    llm = resolve(model if model is not None else data.model)
+    return Session(get_target(data.target), llm, options=dict(data.options), store=store, data=data,
+                   model=model if isinstance(model, str) else None, **budgets)

@@ -1,4 +1,4 @@
-"""Command line: ``conceptwright generate TARGET ...`` and ``conceptwright doctor``.
+"""Command line: ``conceptwright generate TARGET ...``, ``chat``, ``serve`` and ``doctor``.
 
 Exit codes: 0 a valid artefact was written; 2 none passed, the best attempt was written
 and what is wrong is printed; 1 bad arguments or unreadable input (one line, no traceback).
@@ -45,7 +45,36 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-repairs", type=int, default=3, metavar="N")
         p.add_argument("--trace", metavar="T.jsonl", help="append one JSON record per attempt")
         p.add_argument("--profile", help="force a prompt profile (default: chosen from the model name)")
+    chat = sub.add_parser("chat", help="a modelling conversation: the first message creates a model, later ones edit it")
+    chat.add_argument("--target", choices=sorted(available()), help="xmi, cad or sim (not needed with --session)")
+    chat.add_argument("--metamodel", metavar="M.ecore", help="the Ecore metamodel (xmi)")
+    chat.add_argument("--model", default=None, help="smollm2 (default), gguf:PATH, PATH.gguf or openai:NAME")
+    chat.add_argument("--session", metavar="ID", help="resume a saved session")
+    chat.add_argument("--out-dir", metavar="DIR", help="copy the artefacts here after every turn")
+    chat.add_argument("--max-repairs", type=int, default=3, metavar="N")
+    serve = sub.add_parser("serve", help="the web chat (Gradio), on http://HOST:PORT")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--model", default=None, help="the model the page starts with (default smollm2)")
     return parser
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from .api import open_session, resume_session
+    from .ui.terminal import run_chat
+
+    if args.max_repairs < 0:
+        raise InputError("--max-repairs must be 0 or more")
+    if args.session:
+        session = resume_session(args.session, model=args.model, max_repairs=args.max_repairs)
+    else:
+        if args.target is None:
+            raise InputError("chat needs --target xmi|cad|sim (or --session ID)")
+        options = {"metamodel": args.metamodel} if args.metamodel else {}
+        if args.target == "xmi" and not args.metamodel:
+            raise InputError("the xmi target needs --metamodel M.ecore")
+        session = open_session(args.target, model=args.model or DEFAULT_MODEL, max_repairs=args.max_repairs, **options)
+    return run_chat(session, out_dir=args.out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor()
+    if args.command in ("chat", "serve"):
+        try:
+            if args.command == "chat":
+                return _chat(args)
+            from .ui.web import serve
+
+            return serve(host=args.host, port=args.port, model=args.model or DEFAULT_MODEL)
+        except (InputError, LLMError, ValueError) as exc:
+            print(f"conceptwright: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("conceptwright: interrupted", file=sys.stderr)
+            return 130
     try:
         if args.spec_file:
             try:

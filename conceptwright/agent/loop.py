@@ -123,6 +123,7 @@ def run_job(
         artefacts=chosen.artefacts,
         conceptual=chosen.conceptual,
         diagnostics=chosen.diagnostics,
+        facts=chosen.facts,
         rules=sorted({r for o in history for r in o.rules} | set(chosen.rules)),
         usage=usage,
         trace=records,

@@ -31,6 +31,7 @@ class Outcome(BaseModel):
     score: float = 0.0  # how much of the task the attempt holds (job-defined; xmi: objects written); the last resort tries the highest first
     incomplete: bool = False  # the answer is unfinished (xmi: objects listed, never written): the next call continues it
     continued: bool = False  # this attempt continued an unfinished answer (it is not a repair of errors)
+    facts: dict[str, Any] = Field(default_factory=dict)  # key figures of the artefact, for "what changed" (cad: size, volume; sim: KPIs)
 
     @property
     def error_count(self) -> int:

@@ -20,6 +20,7 @@ class Result(BaseModel):
     conceptual: Any = None  # the best attempt's conceptual model (JSON data)
     diagnostics: list[Diagnostic] = Field(default_factory=list)  # of the best attempt
     rules: list[str] = Field(default_factory=list)  # named rules that fired on any attempt
+    facts: dict[str, Any] = Field(default_factory=dict)  # key figures of the best attempt's artefact (job-defined)
     usage: Usage = Field(default_factory=Usage)  # summed over all attempts
     trace: list[AttemptRecord] = Field(default_factory=list)
     stop_reason: str = ""

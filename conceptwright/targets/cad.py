@@ -120,12 +120,20 @@ class ConceptualJob(_CadJob):
                     d.message += " (the files written leave this feature out)"
             diags += [d for d in found if d.obj not in dropped and d.code not in {x.code for x in diags}]
         return Outcome(conceptual=data, artefacts=_artefacts(script.code, report), diagnostics=diags,
-                       fixes=list(fixes or []), feedback=feedback, usable=_one_valid_solid(report))
+                       fixes=list(fixes or []), feedback=feedback, usable=_one_valid_solid(report), facts=_facts(report))
 
     def _build(self, part: Part) -> tuple[Any, CadReport]:
         script = compile_part(part, stl_tolerance=self.stl_tolerance)
         blocks = [CodeBlock(**b.model_dump()) for b in script.blocks]
         return script, self._run(blocks, "__cw__", ["result"])
+
+
+def _facts(report: CadReport) -> dict[str, Any]:
+    """Size along X, Y, Z and volume of the solid written (model units)."""
+    r = report.final
+    if r is None or r.size is None:
+        return {}
+    return {"size": [round(v, 3) for v in r.size], "volume": round(r.volume, 3), "solids": r.n_solids}
 
 
 def _one_valid_solid(report: CadReport) -> bool:

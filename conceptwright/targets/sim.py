@@ -87,6 +87,7 @@ class SimJob:
             if not bool(errors(diags)):
                 diags.append(Diagnostic(code="compile-error", message=str(exc)))
         blocking = [d for d in diags if d.severity == "error" and d.code not in RUNS_DESPITE]
+        facts: dict[str, Any] = {}
         if artefacts and not blocking:
             report = validate(model, str(artefacts["script"]), timeout_s=self.timeout_s)
             diags += step_asked_for(self.spec, model, report.diagnostics)
@@ -94,9 +95,21 @@ class SimJob:
                 artefacts["results"] = report.results_text
             if report.plot is not None:
                 artefacts["plot"] = report.plot
+            facts = _facts(report.results)
         data = model.model_dump(by_alias=True, exclude_defaults=False)
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=list(fixes or []),
-                       feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)))
+                       feedback=json.dumps(model.model_dump(by_alias=True, exclude_none=True)), facts=facts)
+
+
+def _facts(results: dict[str, Any] | None) -> dict[str, Any]:
+    """The KPI means (process) or the final values (continuous), rounded to 4 significant digits."""
+    if not results:
+        return {}
+    if "kpis" in results:
+        values = {k: v.get("mean") if isinstance(v, dict) else v for k, v in results["kpis"].items()}
+    else:
+        values = dict(results.get("final") or {})
+    return {k: float(f"{v:.4g}") if isinstance(v, (int, float)) else v for k, v in values.items() if v is not None}
 
 
 def _sim_json(value: Any) -> str:

@@ -153,7 +153,8 @@ class ConceptualJob(_XmiJob):
         data = model.dump()
         return Outcome(conceptual=data, artefacts=artefacts, diagnostics=diags, fixes=fixes,
                        feedback=json.dumps(data, ensure_ascii=False), score=len(model.objects),
-                       incomplete=bool(missing_objects(model, self.mm)))
+                       incomplete=bool(missing_objects(model, self.mm)),
+                       facts={"objects": len(model.objects), "links": sum(len(o.ref_ids(n)) for o in model.objects for n in o.refs)})
 
 
 class EditJob(ConceptualJob):

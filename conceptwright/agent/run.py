@@ -1,0 +1,42 @@
+"""One run of a target: prepare its job, run the loop under the budgets. The single path that
+``generate``, editing and chat sessions all take."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from ..llm.base import LLM
+from ..prompts.profiles import profile_for
+from .events import Hooks
+from .loop import run_job
+from .policy import StopPolicy
+from .protocol import InputError, Target
+from .result import Result
+from .trace import TraceWriter
+
+
+def run_target(
+    tgt: Target,
+    spec: str,
+    llm: LLM,
+    *,
+    strategy: str = "conceptual",
+    max_repairs: int = 3,
+    max_tokens: int | None = None,
+    max_seconds: float | None = None,
+    trace: str | Path | None = None,
+    profile: str | None = None,
+    edit: Any = None,
+    hooks: Hooks | None = None,
+    **options: Any,
+) -> Result:
+    """Prepare ``tgt``'s job for ``spec`` (an instruction when ``edit`` is a model) and run it."""
+    if edit is not None:
+        if "edit" not in inspect.signature(tgt.prepare).parameters:
+            raise InputError(f"the {tgt.name} target cannot edit a model")
+        options["edit"] = edit
+    prof = profile_for(llm.name, profile)
+    job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
+    policy = StopPolicy(max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
+    return run_job(job, llm, target=tgt.name, policy=policy, trace=TraceWriter(trace), hooks=hooks)

@@ -1,0 +1,1 @@
+"""User interfaces over the session API: the terminal chat and the web chat."""
