@@ -80,9 +80,11 @@ def _lines(stdin: TextIO, interactive: bool) -> Iterator[str]:
             continue
 
 
-def run_chat(session: Session, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+def run_chat(session: Session, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
              out_dir: str | Path | None = None, interactive: bool | None = None) -> int:
     """Read messages and commands until the input ends or /quit; returns the exit code."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty() if interactive is None else interactive
 
     def say(text: str) -> None:
