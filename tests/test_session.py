@@ -98,11 +98,13 @@ def test_a_part_session_reports_size_and_volume(tmp_path):
 
     thicker = copy.deepcopy(FLANGE)
     thicker["parameters"] = [p | ({"value": 20} if p["name"] == "thickness" else {}) for p in thicker["parameters"]]
+    thicker["envelope"]["z"] = 20
     assert thicker != FLANGE
     s = open_session("cad", model=ScriptedLLM([json.dumps(FLANGE), json.dumps(thicker)]), store=tmp_path)
     first = s.send("a flange")
     assert first.ok and {"size", "volume"} <= set(first.facts)
     second = s.send("make it 20 thick")
+    assert second.ok and second.changes[0] == "thickness.value: 10 -> 20"
     assert any(c.startswith("size:") and "->" in c for c in second.changes)
     assert any(c.startswith("volume:") for c in second.changes)
     assert {"step", "stl", "code"} <= set(second.files)
