@@ -23,6 +23,7 @@ def generate(
     trace: str | Path | None = None,
     profile: str | None = None,
     edit: Any = None,
+    edit_mode: str = "whole",
     hooks: Hooks | None = None,
     **options: Any,
 ) -> Result:
@@ -33,11 +34,12 @@ def generate(
     ``stl_tolerance``, ``timeout_s`` and ``runner`` (a CadRunner; default the shared warm worker).
 
     ``edit``: a conceptual model (the ``conceptual`` of an earlier Result, its JSON, or a typed
-    model) to change as ``spec`` instructs; it goes through the same loop and budgets.
+    model) to change as ``spec`` instructs; it goes through the same loop and budgets. ``edit_mode``:
+    the LLM writes the whole changed model ("whole", default) or a JSON Patch of it ("patch").
     ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs)."""
     return run_target(get_target(target), spec, resolve(model), strategy=strategy, max_repairs=max_repairs,
                       max_tokens=max_tokens, max_seconds=max_seconds, trace=trace, profile=profile, edit=edit,
-                      hooks=hooks, **options)
+                      edit_mode=edit_mode, hooks=hooks, **options)
 
 
 def save(result: Result, dest: Any) -> list[Path]:
@@ -47,13 +49,14 @@ def save(result: Result, dest: Any) -> list[Path]:
 
 
 def open_session(target: str, *, model: Any = None, store: str | Path | None = None, max_repairs: int = 3,
-                 max_tokens: int | None = None, max_seconds: float | None = None, **options: Any) -> Session:
+                 max_tokens: int | None = None, max_seconds: float | None = None, edit_mode: str = "whole",
+                 **options: Any) -> Session:
     """A new chat session with ``target`` (``options`` as for ``generate``: ``metamodel=`` for xmi).
     ``session.send("...")`` creates the model, later messages edit it; saved after every turn."""
     tgt = get_target(target)
     llm = resolve(model)
     return Session(tgt, llm, options=options, store=store, model=model if isinstance(model, str) else None,
-                   max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
+                   max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds, edit_mode=edit_mode)
 
 
 def resume_session(session_id: str, *, model: Any = None, store: str | Path | None = None, **budgets: Any) -> Session:

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--session", metavar="ID", help="resume a saved session")
     chat.add_argument("--out-dir", metavar="DIR", help="copy the artefacts here after every turn")
     chat.add_argument("--max-repairs", type=int, default=3, metavar="N")
+    chat.add_argument("--edit-mode", choices=("whole", "patch"), default="whole",
+                      help="later messages: the LLM writes the whole changed model (default) or a JSON Patch")
     serve = sub.add_parser("serve", help="the web chat (Gradio), on http://HOST:PORT")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -66,14 +68,15 @@ def _chat(args: argparse.Namespace) -> int:
     if args.max_repairs < 0:
         raise InputError("--max-repairs must be 0 or more")
     if args.session:
-        session = resume_session(args.session, model=args.model, max_repairs=args.max_repairs)
+        session = resume_session(args.session, model=args.model, max_repairs=args.max_repairs, edit_mode=args.edit_mode)
     else:
         if args.target is None:
             raise InputError("chat needs --target xmi|cad|sim (or --session ID)")
         options = {"metamodel": args.metamodel} if args.metamodel else {}
         if args.target == "xmi" and not args.metamodel:
             raise InputError("the xmi target needs --metamodel M.ecore")
-        session = open_session(args.target, model=args.model or DEFAULT_MODEL, max_repairs=args.max_repairs, **options)
+        session = open_session(args.target, model=args.model or DEFAULT_MODEL, max_repairs=args.max_repairs,
+                               edit_mode=args.edit_mode, **options)
     return run_chat(session, out_dir=args.out_dir)
 
 

@@ -131,3 +131,43 @@ def test_changes_reads_any_identified_lists_and_stays_quiet_when_nothing_moved()
     assert changes(before, before, {"volume": 1.0}, {"volume": 1.0}) == ["no change to the model"]
     assert changes({"objects": [{"id": "a", "class": "X"}]}, {"objects": []}) == ["removed X 'a' from objects"]
 
+
+
+def test_an_edit_written_as_a_json_patch_is_applied_then_checked(library):
+    from conceptwright import generate
+    from conceptwright.agent.patch import PATCH_SCHEMA
+
+    patch = json.dumps([{"op": "add", "path": "/objects/-", "value": {"id": "w2", "class": "Writer", "attrs": {"name": "Bo"}}},
+                        {"op": "add", "path": "/objects/0/refs/writers/-", "value": "w2"}])
+    llm = ScriptedLLM([patch])
+    res = generate("xmi", "add the writer Bo", edit=json.loads(GOOD), edit_mode="patch", model=llm, metamodel=library)
+    assert res.ok and res.conceptual == WITH_BO
+    assert llm.calls[0]["schema"] == PATCH_SCHEMA and "JSON Patch (RFC 6902)" in llm.calls[0]["messages"][-1].content
+    assert res.trace[0].prompt_variant.endswith("/edit/patch") and "applied a JSON Patch of 2" in res.trace[0].fixes[0]
+
+
+def test_a_patch_that_does_not_apply_is_repaired_with_the_whole_model(library):
+    from conceptwright import generate
+
+    bad = json.dumps([{"op": "replace", "path": "/objects/9/attrs/name", "value": "Bo"}])
+    llm = ScriptedLLM([bad, json.dumps(WITH_BO)])
+    res = generate("xmi", "add the writer Bo", edit=json.loads(GOOD), edit_mode="patch", model=llm, metamodel=library)
+    assert res.ok and res.attempts == 2 and res.trace[0].diagnostics[0].code == "patch-error"
+    assert "objects" in llm.calls[1]["schema"]["properties"]  # the repair writes the whole model
+    with pytest.raises(InputError, match="unknown edit mode"):
+        generate("xmi", "x", edit=json.loads(GOOD), edit_mode="diff", model=llm, metamodel=library)
+
+
+def test_cad_and_sim_edits_take_patches_too():
+    from conceptwright import generate
+
+    from .test_cad import FLANGE
+    from .test_sim import MM1
+
+    res = generate("sim", "two tellers", edit=MM1, edit_mode="patch",
+                   model=ScriptedLLM([json.dumps([{"op": "replace", "path": "/resources/0/capacity", "value": 2}])]))
+    assert res.ok and res.conceptual["resources"][0]["capacity"] == 2
+    i = [p["name"] for p in FLANGE["parameters"]].index("thickness")
+    res = generate("cad", "20 thick", edit=FLANGE, edit_mode="patch", model=ScriptedLLM([json.dumps(
+        [{"op": "replace", "path": f"/parameters/{i}/value", "value": 20}, {"op": "replace", "path": "/envelope/z", "value": 20}])]))
+    assert res.ok and res.facts["size"] == [120.0, 80.0, 20.0]

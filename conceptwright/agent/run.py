@@ -10,6 +10,7 @@ from ..llm.base import LLM
 from ..prompts.profiles import profile_for
 from .events import Hooks
 from .loop import run_job
+from .patch import EDIT_MODES, PatchEdit
 from .policy import StopPolicy
 from .protocol import InputError, Target
 from .result import Result
@@ -28,15 +29,21 @@ def run_target(
     trace: str | Path | None = None,
     profile: str | None = None,
     edit: Any = None,
+    edit_mode: str = "whole",
     hooks: Hooks | None = None,
     **options: Any,
 ) -> Result:
-    """Prepare ``tgt``'s job for ``spec`` (an instruction when ``edit`` is a model) and run it."""
+    """Prepare ``tgt``'s job for ``spec`` (an instruction when ``edit`` is a model) and run it.
+    ``edit_mode``: the edit's first reply is the whole changed model ("whole") or a JSON Patch ("patch")."""
+    if edit_mode not in EDIT_MODES:
+        raise InputError(f"unknown edit mode '{edit_mode}': {', '.join(EDIT_MODES)}")
     if edit is not None:
         if "edit" not in inspect.signature(tgt.prepare).parameters:
             raise InputError(f"the {tgt.name} target cannot edit a model")
         options["edit"] = edit
     prof = profile_for(llm.name, profile)
     job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
+    if edit is not None and edit_mode == "patch":
+        job = PatchEdit(job)
     policy = StopPolicy(max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
     return run_job(job, llm, target=tgt.name, policy=policy, trace=TraceWriter(trace), hooks=hooks)

@@ -107,11 +107,13 @@ class Session:
 
     def __init__(self, target: Target, llm: LLM, *, options: dict[str, Any] | None = None,
                  store: str | Path | None = None, data: SessionData | None = None, model: str | None = None,
-                 max_repairs: int = 3, max_tokens: int | None = None, max_seconds: float | None = None) -> None:
+                 max_repairs: int = 3, max_tokens: int | None = None, max_seconds: float | None = None,
+                 edit_mode: str = "whole") -> None:
         self.target = target
         self.llm = llm
         self.options = dict(options or {})
         self.budgets = {"max_repairs": max_repairs, "max_tokens": max_tokens, "max_seconds": max_seconds}
+        self.edit_mode = edit_mode  # later messages: the whole changed model, or a JSON Patch
         self.data = data or SessionData(id=uuid.uuid4().hex[:10], target=target.name, model=model,
                                         options=_jsonable(self.options), created=_now())
         if model is not None:
@@ -156,7 +158,7 @@ class Session:
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         result = run_target(self.target, message, self.llm, edit=base.conceptual if base else None,
-                            trace=folder / "trace.jsonl", hooks=hooks, **self.budgets, **self.options)
+                            edit_mode=self.edit_mode, trace=folder / "trace.jsonl", hooks=hooks, **self.budgets, **self.options)
         paths = self.target.write_outputs(result, folder)
         names = getattr(self.target, "outputs", {})
         written = {p.resolve() for p in paths}

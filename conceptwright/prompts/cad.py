@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..llm.base import Message
 from .profiles import Profile
+from .edit import WHOLE_TAIL
 
 EXAMPLE_SPEC = ("A motor mount: a base block 80 x 50 x 10 mm with its vertical edges rounded 5 mm, a boss 30 mm in diameter "
                 "and 20 mm tall on top of it, a 12 mm hole through the boss and the base, and four 6 mm holes 10 mm in from "
@@ -110,7 +111,7 @@ def edit_messages(part_json: str, instruction: str, profile: Profile) -> list[Me
     parts = [FORMAT_COMPACT if profile.compact else FORMAT,
              f"The current part:\n{part_json}",
              f"Change the part as asked: {instruction}\nKeep everything else as it is (same ids, same parameters unless the change "
-             "needs others) and update the envelope if the size changes. Write the complete changed JSON.\nJSON:"]
+             "needs others) and update the envelope if the size changes. " + WHOLE_TAIL]
     return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
 
 

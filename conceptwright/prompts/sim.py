@@ -7,6 +7,7 @@ from ..compilers.sim.spec import guess_kind, sure_kind  # noqa: F401  (prompts n
 from ..compilers.sim.example import ODE, ODE_SPEC, PROCESS, PROCESS_SPEC, STOCK, STOCK_SPEC
 from ..llm.base import Message
 from .profiles import Profile
+from .edit import WHOLE_TAIL
 
 SYSTEM = "You turn descriptions of systems into simulation models written as JSON. Answer with the JSON only."
 
@@ -74,5 +75,5 @@ def edit_messages(current: str, instruction: str, profile: Profile) -> list[Mess
     rules = RULES_COMPACT if profile.compact else RULES
     parts = [rules, f"The current model:\n{current}",
              f"Change the model as asked: {instruction}\nKeep everything the change does not touch (same ids and numbers). "
-             "Write the complete changed JSON.\nJSON:"]
+             + WHOLE_TAIL]
     return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]

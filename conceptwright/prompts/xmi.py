@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..llm.base import Message
 from .profiles import Profile
+from .edit import WHOLE_TAIL
 
 EXAMPLE_METAMODEL = """class Zoo  <- root
   attrs: name: String[1..1]
@@ -110,5 +111,5 @@ def edit_messages(summary: str, root: str, current: str, instruction: str, profi
     rules = (RULES_COMPACT if profile.compact else RULES).replace("{root}", root)
     parts = [f"Metamodel:\n{summary}", rules, f"The current model:\n{current}",
              f"Change the model as asked: {instruction}\nKeep every object the change does not touch, with the same ids, "
-             "attributes and references. Write the complete changed JSON.\nJSON:"]
+             "attributes and references. " + WHOLE_TAIL]
     return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]

@@ -162,7 +162,8 @@ class EditJob(ConceptualJob):
     def __init__(self, part: Part, instruction: str, profile: Profile, **kw: Any) -> None:
         super().__init__(instruction, profile, **kw)
         self.prompt_variant += "/edit"
-        self._first = prompts.edit_messages(json.dumps(part.dump()), instruction, profile)
+        self.current_json = json.dumps(part.dump())  # what the prompt shows (patches apply to it)
+        self._first = prompts.edit_messages(self.current_json, instruction, profile)
 
 
 _FENCE = re.compile(r"```(?:python|py|Python)?\s*\n(.*?)```", re.S)

@@ -138,7 +138,8 @@ class SimTarget:
         job = SimJob(spec, profile, out=out, results=results, plot=plot, timeout_s=timeout_s)
         if edit is not None:  # the instruction is the description the checks read
             job.prompt_variant += "/edit"
-            job._first = prompts.edit_messages(_sim_json(edit), spec, profile)
+            job.current_json = _sim_json(edit)  # what the prompt shows (patches apply to it)
+            job._first = prompts.edit_messages(job.current_json, spec, profile)
         return job
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -164,8 +164,8 @@ class EditJob(ConceptualJob):
                  current: InstanceModel) -> None:
         super().__init__(mm, instruction, profile, metamodel_location)
         self.prompt_variant += "/edit"
-        self._first = prompts.edit_messages(self.summary, self.root, json.dumps(current.dump(), ensure_ascii=False),
-                                            instruction, profile)
+        self.current_json = json.dumps(current.dump(), ensure_ascii=False)  # what the prompt shows (patches apply to it)
+        self._first = prompts.edit_messages(self.summary, self.root, self.current_json, instruction, profile)
 
 
 def _instance(value: Any) -> InstanceModel:
