@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("cad", help="cad suite: conceptual vs direct on one model (dev set + own cases)")
     _suite_options(c, "cad", "own cases JSONL (default evals/cad/cases.jsonl); the dev set comes from ../shared")
     c.add_argument("--strategies", default="conceptual,direct")
+    e = sub.add_parser("edits", help="edit suite: whole-model vs JSON-Patch edits side by side")
+    _suite_options(e, "edits", "cases JSONL (default evals/edits/cases.jsonl)")
+    e.add_argument("--modes", default="whole,patch")
+    e.add_argument("--target", help="comma-separated targets (default all)")
     b = sub.add_parser("bench-xmi", help="scale benchmark: compile+validate+serialise N objects")
     b.add_argument("--sizes", default="100,1000,10000,100000")
     b.add_argument("--out", help="markdown report (default evals/reports/bench-xmi.md)")
@@ -58,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         from .xmi.run import main as run
     elif args.suite == "cad":
         from .cad.run import main as run
+    elif args.suite == "edits":
+        from .edits.run import main as run
     elif args.suite == "sim":
         from .sim.run import main as run
     elif args.suite == "ablate":

@@ -62,3 +62,30 @@ def test_ablation_reruns_only_the_cases_a_rule_fired_on_with_it_off(tmp_path, mo
     assert [r["id"] for r in rerun] == ["mm1-bank"] and rerun[0]["without"] == ["sim.description-kind"]
     row = next(line for line in out.read_text().splitlines() if line.startswith("| sim.description-kind"))
     assert "| 1 | 1/1 | 1/1 |" in row
+
+
+def test_edit_cases_start_valid_and_the_scorer_tells_a_change_from_none():
+    """Every start model is valid; replaying it unchanged keeps everything and has no change;
+    a correct edit scores a success; an edit that also drops an untouched object does not."""
+    import copy as _copy
+
+    from evals.edits.run import load_cases, run_case, score
+
+    from .scripted import ScriptedLLM
+
+    cases = load_cases()
+    assert len(cases) >= 18 and {c["target"] for c in cases} == {"xmi", "cad", "sim"}
+    for case in cases:
+        assert sum(c["target"] == case["target"] for c in cases) >= 6
+        row = run_case(case, "whole", ScriptedLLM([json.dumps(case["start"])]), 0, None)
+        assert row["kept"] and not row["changed"], (case["id"], row)  # (a check may read the instruction's numbers)
+    pages = next(c for c in cases if c["id"] == "xmi-lib-pages")
+    after = _copy.deepcopy(pages["start"])
+    after["objects"][4]["attrs"]["pages"] = 192
+    assert score(pages, after, {}) == {"changed": True, "kept": True, "lost": []}
+    del after["objects"][5]
+    after["objects"][0]["refs"]["books"].remove("b3")
+    s = score(pages, after, {})
+    assert s["changed"] and not s["kept"] and any("b3" in x for x in s["lost"])
+    hours = next(c for c in cases if c["id"] == "sim-clinic-12h")
+    assert score(hours, _copy.deepcopy(hours["start"]) | {"run": hours["start"]["run"] | {"unit": "hour", "horizon": 12}}, {})["changed"]
