@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--max-repairs", type=int, default=3, metavar="N")
     chat.add_argument("--edit-mode", choices=("whole", "patch"), default="whole",
                       help="later messages: the LLM writes the whole changed model (default) or a JSON Patch")
+    batch = sub.add_parser("batch", help="run a job file (JSON Lines) into a folder; rerun to resume")
+    batch.add_argument("jobs", metavar="JOBS.jsonl")
+    batch.add_argument("--out", required=True, metavar="DIR")
+    batch.add_argument("--workers", type=int, default=1, metavar="N")
+    batch.add_argument("--executor", choices=("local", "ray"), default="local")
+    batch.add_argument("--ray-address", metavar="ADDR", help="an existing Ray cluster (default $RAY_ADDRESS or a local Ray)")
+    batch.add_argument("--model", default=None, help="the model of jobs that name none (default smollm2)")
+    batch.add_argument("--no-progress", action="store_true")
     serve = sub.add_parser("serve", help="the web chat (Gradio), on http://HOST:PORT")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -80,6 +88,19 @@ def _chat(args: argparse.Namespace) -> int:
     return run_chat(session, out_dir=args.out_dir)
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from .jobs import LocalExecutor, RayExecutor, run_batch
+
+    if args.workers < 1:
+        raise InputError("--workers must be 1 or more")
+    executor = (RayExecutor(args.workers, address=args.ray_address) if args.executor == "ray"
+                else LocalExecutor(args.workers))
+    out = run_batch(args.jobs, args.out, executor=executor, model=args.model, progress=not args.no_progress)
+    print(f"{out['ran']} job(s) run ({out['valid']} valid), {out['skipped']} already finished, "
+          f"{out['bad_lines']} bad line(s) skipped; summary in {out['summary_md']}")
+    return 0 if out["bad_lines"] == 0 else 2
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -89,10 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor()
-    if args.command in ("chat", "serve"):
+    if args.command in ("chat", "serve", "batch"):
         try:
             if args.command == "chat":
                 return _chat(args)
+            if args.command == "batch":
+                return _batch(args)
             from .ui.web import serve
 
             return serve(host=args.host, port=args.port, model=args.model or DEFAULT_MODEL)
