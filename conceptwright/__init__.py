@@ -1,7 +1,7 @@
 """conceptwright: LLM -> conceptual model -> deterministic compilers -> validated artefacts."""
 from .agent import InputError, Result
 from .agent.session import Session, Turn
-from .api import generate, open_session, resume_session, save
+from .api import agenerate, generate, open_session, resume_session, save
 
 __version__ = "0.1.0"
-__all__ = ["generate", "save", "open_session", "resume_session", "Session", "Turn", "Result", "InputError", "__version__"]
+__all__ = ["generate", "agenerate", "save", "open_session", "resume_session", "Session", "Turn", "Result", "InputError", "__version__"]

@@ -65,3 +65,11 @@ def resume_session(session_id: str, *, model: Any = None, store: str | Path | No
     llm = resolve(model if model is not None else data.model)
     return Session(get_target(data.target), llm, options=dict(data.options), store=store, data=data,
                    model=model if isinstance(model, str) else None, **budgets)
+
+
+async def agenerate(target: str, spec: str, **kw: Any) -> Result:
+    """``generate`` for asyncio code: the run goes to a worker thread, so many runs against API
+    backends proceed concurrently (``asyncio.gather``) while the event loop stays free."""
+    import asyncio
+
+    return await asyncio.to_thread(generate, target, spec, **kw)
