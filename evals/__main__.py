@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     _suite_options(e, "edits", "cases JSONL (default evals/edits/cases.jsonl)")
     e.add_argument("--modes", default="whole,patch")
     e.add_argument("--target", help="comma-separated targets (default all)")
+    bb = sub.add_parser("bench-batch", help="batch throughput, API backend: 1 vs N concurrent workers")
+    bb.add_argument("--jobs", type=int, default=24)
+    bb.add_argument("--workers", type=int, default=8)
+    bb.add_argument("--delay", type=float, default=1.0)
+    bb.add_argument("--out", help="markdown report (default evals/reports/bench-batch.md)")
     b = sub.add_parser("bench-xmi", help="scale benchmark: compile+validate+serialise N objects")
     b.add_argument("--sizes", default="100,1000,10000,100000")
     b.add_argument("--out", help="markdown report (default evals/reports/bench-xmi.md)")
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         from .xmi.run import main as run
     elif args.suite == "cad":
         from .cad.run import main as run
+    elif args.suite == "bench-batch":
+        from .bench_batch import main as run
     elif args.suite == "edits":
         from .edits.run import main as run
     elif args.suite == "sim":
