@@ -79,3 +79,16 @@ def test_schema_follows_the_types() -> None:
     states = continuous["properties"]["states"]["items"]
     assert set(states["properties"]) == set(State.model_fields)
     assert continuous["properties"]["flows"]["items"]["required"] == ["id", "from", "to", "rate", "unit"]
+
+
+def test_the_instance_schema_asks_for_the_label_attribute(metamodels):
+    """A class's name (or ID attribute) is required in the decoding schema; other optional attributes are not."""
+    from conceptwright.compilers.xmi.metamodel import Metamodel
+    from conceptwright.compilers.xmi.schema import class_variant, objects_by_id_schema
+
+    mm = Metamodel(metamodels / "library.ecore")
+    writer, book = class_variant(mm, "Writer"), class_variant(mm, "Book")
+    assert writer["properties"]["attrs"]["required"] == ["name"] and "attrs" in writer["required"]
+    assert book["properties"]["attrs"]["required"] == [] and "attrs" not in book["required"]  # Book has a title, no name
+    follow = objects_by_id_schema(mm, {"w9": ["Writer"]})
+    assert follow["properties"]["w9"]["properties"]["attrs"]["required"] == ["name"]

@@ -29,6 +29,17 @@ def _ref_schema(f: Feature) -> dict[str, Any]:
     return {"type": "array", "items": one, "maxItems": MAX_ITEMS} if f.many else one
 
 
+def label_attribute(attrs: dict[str, Feature]) -> str | None:
+    """The attribute a modeller knows an object by: its ID attribute, else a single-valued string
+    attribute called ``name``. The decoding schema asks for it (a small model that uses a name as
+    the object's id tends to leave the name itself out)."""
+    for f in attrs.values():
+        if f.is_id and f.kind == "string" and not f.many:
+            return f.name
+    f = attrs.get("name")
+    return "name" if f is not None and f.kind == "string" and not f.many else None
+
+
 def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
     info = mm.classes[cls]
     feats = {n: f for n, f in info.settable().items() if not f.implied}
@@ -37,10 +48,11 @@ def class_variant(mm: Metamodel, cls: str) -> dict[str, Any]:
     props: dict[str, Any] = {"id": {"type": "string", "maxLength": MAX_ID}, "class": {"const": cls}}
     required = ["id", "class"]
     if attrs:
+        label = label_attribute(attrs)
         props["attrs"] = {
             "type": "object",
             "properties": {n: _attr_schema(f) for n, f in attrs.items()},
-            "required": [n for n, f in attrs.items() if f.lower > 0],
+            "required": [n for n, f in attrs.items() if f.lower > 0 or n == label],
             "additionalProperties": False,
         }
         if props["attrs"]["required"]:
