@@ -13,7 +13,7 @@ import pytest
 
 from conceptwright import cli, generate
 from conceptwright.compilers.sim import compile_modelica, compile_model, parse_model, sim_schema
-from conceptwright.compilers.sim.example import ODE, PROCESS, STOCK
+from conceptwright.compilers.sim.example import ODE, STOCK
 from conceptwright.compilers.sim.expressions import ExpressionError, parse
 from conceptwright.compilers.sim.queueing import closed_form, md1, mmc, mmck
 from conceptwright.tools.sim.check import check

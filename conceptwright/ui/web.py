@@ -18,9 +18,9 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by default
 
-from ..agent import Event, Hooks, InputError  # noqa: E402
+from ..agent import Hooks, InputError  # noqa: E402
 from ..agent.session import Session, Turn, default_store  # noqa: E402
-from ..api import open_session, resume_session  # noqa: E402
+from ..api import open_session  # noqa: E402
 from ..llm import DEFAULT_MODEL, LLMError, resolve  # noqa: E402
 from ..targets import available  # noqa: E402
 from .terminal import describe  # noqa: E402

@@ -37,7 +37,7 @@ def compile_continuous(model: ContinuousModel, *, script: str = "sim.py", result
     out.append(f"NON_NEGATIVE = {json.dumps(model.non_negative())}  # declared never to go below zero")
     out.append(f"ALGEBRAIC = {json.dumps([n for n, _ in c.algebraic])}  # flows and auxiliaries, in computing order\n\n")
     kinds = {f.id: "flow" for f in model.flows} | {a.id: "auxiliary" for a in model.auxiliaries}
-    body = [f'def model(t, y):\n    """Derivatives of the states and the flows and auxiliaries at time t."""\n', _unpack(c.states)]
+    body = ['def model(t, y):\n    """Derivatives of the states and the flows and auxiliaries at time t."""\n', _unpack(c.states)]
     for name, expr in c.algebraic:
         body.append(f"    {name} = {to_python(expr)}  # {kinds[name]}\n")
     for s in model.stocks:
