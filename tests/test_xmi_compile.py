@@ -202,7 +202,7 @@ def test_autofix_keeps_ids_of_objects_never_written_and_fixes_double_containment
     pruned: list[str] = []
     prune_dangling(fixed, mm, pruned)  # the last resort, and only that
     assert fixed.by_id()["b"].refs["borrowers"] == [] and "'p9'" in pruned[0]
-    assert not [d for d in check_model(fixed, mm) if d.severity == "error"]
+    assert not [d for d in check_model(fixed, mm) if d.code == "reference-type"]
     # a single-valued reference to nothing is left for the LLM (and the checker) to see
     model = InstanceModel.model_validate({"objects": [
         {"id": "lib", "class": "Library", "refs": {"stock": ["b"], "writers": ["w"]}},
@@ -225,4 +225,31 @@ def test_last_resort_creates_children_listed_but_never_written(metamodels):
     assert by_id["Red"].cls == "State" and by_id["Red"].attrs == {"name": "Red"}
     assert by_id["state2"].attrs == {} and by_id["press"].cls == "Input"  # 'state2' is an id, not a name
     assert sum("never wrote" in f for f in fixes) == 3
-    assert not [d for d in check_model(fixed, mm) if d.severity == "error"]
+    assert not [d for d in check_model(fixed, mm) if d.code == "reference-type"]
+
+
+def _petri(arcs: list[dict]) -> InstanceModel:
+    return InstanceModel.model_validate({"objects": [
+        {"id": "net", "class": "PetriNet", "attrs": {"name": "n", "location": "l"},
+         "refs": {"elements": ["p", "t", "t2"], "arcs": [a["id"] for a in arcs]}},
+        {"id": "p", "class": "Place", "attrs": {"name": "p", "location": "l"}},
+        {"id": "t", "class": "Transition", "attrs": {"name": "t", "location": "l"}},
+        {"id": "t2", "class": "Transition", "attrs": {"name": "t2", "location": "l"}}, *arcs]})
+
+
+def test_class_from_references_fires_when_exactly_one_class_fits(metamodels):
+    mm = Metamodel(metamodels / "PetriNet.ecore")
+    arc = {"id": "a", "class": "PlaceToTransition", "attrs": {"weight": 1, "name": "a", "location": "l"},
+           "refs": {"from": "t", "to": "p"}}
+    fixed, fixes = autofix(_petri([arc]), mm)
+    assert fixed.by_id()["a"].cls == "TransitionToPlace" and any("class 'PlaceToTransition' -> 'TransitionToPlace'" in f for f in fixes)
+    assert not [d for d in check_model(fixed, mm) if d.code == "reference-type"]
+
+
+def test_class_from_references_leaves_fitting_and_ambiguous_objects_alone(metamodels):
+    mm = Metamodel(metamodels / "PetriNet.ecore")
+    right = {"id": "a", "class": "PlaceToTransition", "attrs": {"weight": 1, "name": "a", "location": "l"}, "refs": {"from": "p", "to": "t"}}
+    neither = {"id": "b", "class": "PlaceToTransition", "attrs": {"weight": 1, "name": "b", "location": "l"}, "refs": {"from": "t", "to": "t2"}}
+    fixed, fixes = autofix(_petri([right, neither]), mm)
+    assert fixed.by_id()["a"].cls == "PlaceToTransition" and fixed.by_id()["b"].cls == "PlaceToTransition"
+    assert not any("what its references point to" in f for f in fixes)

@@ -32,6 +32,7 @@ def autofix(model: InstanceModel, mm: Metamodel) -> tuple[InstanceModel, list[st
             _fix_features(o, mm, fixes)
             _fix_values(o, mm, fixes)
     _fix_ref_names(model, mm, fixes)
+    _fix_class_by_refs(model, mm, fixes)
     _fix_containers(model, mm, fixes)
     _prune_double_containment(model, mm, fixes)
     _fix_roots(model, mm, fixes)
@@ -148,6 +149,41 @@ def _fix_ref_names(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> Non
             new_ids.append(rid)
         if changed:
             o.refs[name] = new_ids if isinstance(o.refs[name], list) else new_ids[0]
+
+
+@fix("xmi", "class-from-references", "an object whose references fit exactly one other class of its kind (and not its own) "
+     "gets that class (an arc from a transition to a place is a TransitionToPlace)")
+def _fix_class_by_refs(model: InstanceModel, mm: Metamodel, fixes: list[str]) -> None:
+    index = model.by_id()
+    holders: dict[str, list[Feature]] = {}  # child id -> the containment references listing it
+    for o in model.objects:
+        info = mm.classes.get(o.cls)
+        for name in o.refs if info else ():
+            f = info.features.get(name)
+            if f is not None and f.is_ref and f.containment:
+                for cid in o.ref_ids(name):
+                    holders.setdefault(cid, []).append(f)
+
+    def fits(cls: str, o: Obj) -> bool:
+        feats = mm.classes[cls].features
+        if any(n not in feats or feats[n].is_ref for n in o.attrs) or any(n not in feats or not feats[n].is_ref for n in o.refs):
+            return False
+        for name in o.refs:
+            allowed = mm.concrete_subtypes(feats[name].type_name)
+            if any(t in index and index[t].cls not in allowed for t in o.ref_ids(name)):
+                return False
+        return all(cls in mm.concrete_subtypes(h.type_name) for h in holders.get(o.id, []))
+
+    concrete = [n for n, c in mm.classes.items() if c.concrete]
+    for o in model.objects:
+        if o.cls not in mm.classes or not o.refs or fits(o.cls, o):
+            continue
+        if not all(o.cls in mm.concrete_subtypes(h.type_name) for h in holders.get(o.id, [])):
+            continue  # misplaced rather than mistyped: not this rule's case
+        others = [c for c in concrete if c != o.cls and fits(c, o)]
+        if len(others) == 1:
+            fixes.append(f"{o.id}: class '{o.cls}' -> '{others[0]}' (what its references point to)")
+            o.cls = others[0]
 
 
 @fix("xmi", "last-resort-shells", "last resort: an id listed in a containment reference of one concrete class becomes an empty object")
