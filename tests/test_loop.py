@@ -308,3 +308,15 @@ def test_continuing_an_unfinished_answer_is_not_a_repair(library):
     from conceptwright.agent.protocol import Outcome
     stuck = [Outcome(incomplete=True, continued=i > 0, score=i) for i in range(8)]
     assert StopPolicy(max_repairs=0, max_continuations=6).decide(stuck, 0, 0) == "max_repairs"  # 7 continuations > 6
+
+
+def test_the_last_resort_never_returns_a_valid_shell_of_a_larger_answer(library):
+    """When only the root-only first answer can be pruned to validity, the best (invalid) answer stands."""
+    root_only = dumps([{"id": "lib", "class": "Library", "attrs": {"name": "City"},
+                        "refs": {"writers": ["w1", "w2", "w3"], "books": ["b1", "b2", "b3", "b4"]}}])
+    most = dumps([  # everything written, but every book's author is a book (not fixable, not prunable)
+        {"id": "lib", "class": "Library", "attrs": {"name": "City"}, "refs": {"writers": ["w1", "w2", "w3"], "books": ["b1", "b2", "b3", "b4"]}},
+        *({"id": f"w{i}", "class": "Writer", "attrs": {"name": f"W{i}"}} for i in (1, 2, 3)),
+        *({"id": f"b{i}", "class": "Book", "attrs": {"title": f"T{i}"}, "refs": {"author": "b1"}} for i in (1, 2, 3, 4))])
+    res = generate("xmi", "a library", model=ScriptedLLM([root_only, most, most, most, most]), metamodel=library, max_repairs=1)
+    assert not res.ok and len(res.conceptual["objects"]) == 8 and not res.stop_reason.endswith("+last_resort")

@@ -106,10 +106,13 @@ def run_job(
     chosen = history[best]
     salvage = getattr(job, "last_resort", None)
     if not chosen.ok and salvage is not None:  # e.g. xmi: prune what nobody wrote, with a warning naming it
+        top = max(o.score for o in history)
         for i in sorted(range(len(history)), key=lambda i: (-history[i].score, history[i].error_count, -i)):
+            if history[i].score < policy.last_resort_keep * top:
+                break  # a valid model holding a fraction of the task is not a better answer than the best invalid one
             with rules.collect() as fired:
                 rescued = salvage(history[i])
-            if rescued is not None and rescued.ok:
+            if rescued is not None and rescued.ok and rescued.score >= policy.last_resort_keep * top:
                 rescued.rules = sorted(set(fired))
                 chosen, best, stop = rescued, i, f"{stop}+last_resort"
                 break

@@ -22,6 +22,7 @@ class StopPolicy(BaseModel):
     restarts: int = 1  # fresh starts (first prompt + the problems, no previous answer) when a repair repeats itself
     max_continuations: int = 6  # calls that continue an unfinished answer, beside the repairs
     restart_temperature: float = 0.8
+    last_resort_keep: float = 0.5  # the last resort may give up content only while it keeps this share of the best score
 
     def decide(self, history: list[Outcome], tokens: int, seconds: float) -> str | None:
         last = history[-1]
