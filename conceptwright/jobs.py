@@ -8,7 +8,6 @@ so a run can be resumed with either executor.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import multiprocessing as mp
 import os
 import signal
@@ -21,6 +20,7 @@ from typing import Any
 
 from .agent.batch import BatchStore, JobSpec, JobStatus, read_jobs, summarise
 from .agent.protocol import InputError
+from .core.proc import die_with_parent
 from .llm import DEFAULT_MODEL, LLMError, resolve
 
 _MODELS: dict[str, Any] = {}  # this process's backends, by model string: loaded once, reused by every job
@@ -68,17 +68,8 @@ def execute(job_data: dict[str, Any], out: str, default_model: str | None) -> di
     return status.model_dump()
 
 
-def _die_with_parent() -> None:
-    """Linux: this worker is killed when the batch process dies (``kill -9`` included), so no
-    orphan goes on writing jobs that a rerun would write again."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the rerun still never counts half a job
-        pass
-
-
 def _init_worker(threads: int) -> None:
-    _die_with_parent()
+    die_with_parent()  # killed with the batch (kill -9 included): no orphan writes a job a rerun writes again
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
     os.environ["CONCEPTWRIGHT_THREADS"] = str(threads)
 

@@ -197,3 +197,32 @@ def test_doctor_names_the_failing_check_and_exits_1(monkeypatch, capsys) -> None
     out = capsys.readouterr().out
     assert "FAIL  versions" in out and "no-such-package-zz MISSING" in out
     assert "FAIL  cad" in out and "ok    model" in out and "2 of 5 checks failed" in out
+
+
+def test_the_model_process_dies_with_its_parent(tmp_path):
+    """kill -9 of the program holding a model leaves no model process decoding on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("from conceptwright.llm.llamacpp import LlamaCppBackend, smollm2_path\n"
+            "from conceptwright.llm.base import Message\n"
+            "b = LlamaCppBackend(smollm2_path(), name='smollm2', n_ctx=512, n_threads=1)\n"
+            "b.complete([Message(role='user', content='hi')], max_tokens=2)\n"
+            "print(b.worker.pid, flush=True)\n"
+            "import time; time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the model process outlived its parent")

@@ -148,6 +148,9 @@ def serve(conn_in: Connection, conn_out: Connection, config: WorkerConfig) -> No
 
 
 def _main(argv: list[str]) -> None:
+    from ..core.proc import die_with_parent
+
+    die_with_parent()  # a model process never outlives the program that asked for it
     read_fd, write_fd = int(argv[0]), int(argv[1])
     config = WorkerConfig.model_validate_json(argv[2])
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False), config)
