@@ -171,3 +171,16 @@ def test_cad_and_sim_edits_take_patches_too():
     res = generate("cad", "20 thick", edit=FLANGE, edit_mode="patch", model=ScriptedLLM([json.dumps(
         [{"op": "replace", "path": f"/parameters/{i}/value", "value": 20}, {"op": "replace", "path": "/envelope/z", "value": 20}])]))
     assert res.ok and res.facts["size"] == [120.0, 80.0, 20.0]
+
+
+def test_a_flow_from_outside_is_shown_as_the_schema_asks_for_it():
+    """The edit prompt shows "from": "" (outside), which the decoding schema requires, so a model
+    copying the current model does not have to invent a stock for it."""
+    from conceptwright import generate
+
+    from .test_sim import TANK
+
+    llm = ScriptedLLM([json.dumps(TANK)])
+    generate("sim", "keep it", edit=TANK, model=llm, max_repairs=0)
+    prompt = llm.calls[0]["messages"][-1].content
+    assert '{"id": "fill", "from": "", "to": "level"' in prompt

@@ -115,7 +115,10 @@ def _facts(results: dict[str, Any] | None) -> dict[str, Any]:
 def _sim_json(value: Any) -> str:
     """The JSON text of a sim model given as a model, its data or its text; InputError when it is none."""
     model = load_model(value, (ProcessModel, ContinuousModel), simc.parse_model, "a simulation model")
-    return json.dumps(model.model_dump(by_alias=True, exclude_none=True))
+    data = model.model_dump(by_alias=True, exclude_none=True)
+    if "flows" in data:  # shown as the schema asks for them: "" is outside the model
+        data["flows"] = [{"id": f["id"], "from": f.get("from", ""), "to": f.get("to", ""), **f} for f in data["flows"]]
+    return json.dumps(data)
 
 
 class SimTarget:
