@@ -110,43 +110,40 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor()
-    if args.command in ("chat", "serve", "batch"):
-        try:
-            if args.command == "chat":
-                return _chat(args)
-            if args.command == "batch":
-                return _batch(args)
-            from .ui.web import serve
-
-            return serve(host=args.host, port=args.port, model=args.model or DEFAULT_MODEL)
-        except (InputError, LLMError, ValueError) as exc:
-            print(f"conceptwright: error: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("conceptwright: interrupted", file=sys.stderr)
-            return 130
+    commands = {"chat": _chat, "batch": _batch, "serve": _serve, "generate": _generate}
     try:
-        if args.spec_file:
-            try:
-                spec = Path(args.spec_file).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputError(f"cannot read --spec-file {args.spec_file}: {exc.strerror}") from None
-        else:
-            spec = args.spec
-        if args.max_repairs < 0:
-            raise InputError("--max-repairs must be 0 or more")
-        target = get_target(args.target)
-        result = generate(
-            args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
-            max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, **target.options_from_args(args),
-        )
-        written = target.write_outputs(result, target.outputs_from_args(args))
+        return commands[args.command](args)
     except (InputError, LLMError, ValueError) as exc:
         print(f"conceptwright: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("conceptwright: interrupted", file=sys.stderr)
         return 130
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .ui.web import serve
+
+    return serve(host=args.host, port=args.port, model=args.model or DEFAULT_MODEL)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    """One run: exit 0 valid, 2 not valid (the best attempt written); errors raise to ``main``."""
+    if args.spec_file:
+        try:
+            spec = Path(args.spec_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read --spec-file {args.spec_file}: {exc.strerror}") from None
+    else:
+        spec = args.spec
+    if args.max_repairs < 0:
+        raise InputError("--max-repairs must be 0 or more")
+    target = get_target(args.target)
+    result = generate(
+        args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
+        max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, **target.options_from_args(args),
+    )
+    written = target.write_outputs(result, target.outputs_from_args(args))
     files = ", ".join(str(p) for p in written) or "nothing"
     tokens = f"{result.usage.input_tokens}+{result.usage.output_tokens} tokens"
     if result.ok:

@@ -19,8 +19,8 @@ def serve(reply: str, delay: float = 0.0, port: int = 0) -> tuple[ThreadingHTTPS
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:  # quiet
-            pass
+        def log_message(self, *args: object) -> None:
+            """Quiet: no access log on stderr."""
 
         def _send(self, body: dict) -> None:
             data = json.dumps(body).encode()

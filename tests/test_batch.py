@@ -109,7 +109,6 @@ def test_kill_9_halfway_loses_no_finished_job_and_the_rerun_runs_none_twice(tmp_
 
 
 def test_the_ray_executor_resumes_a_local_run_in_the_same_layout(tmp_path, library, fake):
-    pytest.importorskip("ray")
     from conceptwright.jobs import LocalExecutor, RayExecutor, run_batch
 
     _, url = fake
@@ -126,3 +125,11 @@ def test_the_ray_executor_resumes_a_local_run_in_the_same_layout(tmp_path, libra
         assert len(workers) >= 2  # the driver's jobs and at least one Ray actor's
     finally:
         del os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"]
+
+
+def test_an_option_naming_a_file_beside_the_job_file_is_that_file(tmp_path):
+    (tmp_path / "m.ecore").write_text("x")
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"id": "a", "target": "xmi", "spec": "s", "metamodel": "m.ecore",
+                                                     "colour": "red"}) + "\n")
+    (job,), problems = read_jobs(tmp_path / "jobs.jsonl", ["xmi"])
+    assert not problems and job.options == {"metamodel": str((tmp_path / "m.ecore").resolve()), "colour": "red"}

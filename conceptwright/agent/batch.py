@@ -101,8 +101,8 @@ def read_jobs(path: str | Path, known_targets: Iterable[str]) -> tuple[list[JobS
                 problems.append(f"line {n}: cannot read spec_file {spec_path}: {exc.strerror}")
                 continue
         options = {k: data.pop(k) for k in list(data) if k not in RESERVED}
-        for k, v in options.items():  # relative input files are relative to the job file
-            if k in ("metamodel",) and isinstance(v, str) and not Path(v).is_absolute():
+        for k, v in options.items():  # an option naming a file beside the job file is that file
+            if isinstance(v, str) and v and not Path(v).is_absolute() and (path.parent / v).is_file():
                 options[k] = str((path.parent / v).resolve())
         try:
             job = JobSpec.model_validate({**data, "options": options, "line": n})
@@ -191,7 +191,6 @@ def summarise(out: str | Path, jobs: list[JobSpec], store: BatchStore | None = N
         writer.writerow(s.model_dump())
     csv_path = Path(out) / "summary.csv"
     csv_path.write_text(buf.getvalue(), encoding="utf-8")
-    n = len(rows) or 1
     costs = [s.cost_usd for s in rows if s.cost_usd is not None]
     lines = [f"# batch summary: {len(rows)} of {len(jobs)} jobs finished", "",
              "| target | jobs | valid | repairs (mean) | tokens (mean) | seconds (mean) | cost (USD) |", "|---|---|---|---|---|---|---|"]
@@ -205,7 +204,6 @@ def summarise(out: str | Path, jobs: list[JobSpec], store: BatchStore | None = N
     failed = [s for s in rows if not s.ok]
     if failed:
         lines += ["", "## Not valid", ""] + [f"- {s.id}: {s.error or s.stop_reason}" for s in failed]
-    del n
     md_path = Path(out) / "summary.md"
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path

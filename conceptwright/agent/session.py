@@ -75,12 +75,11 @@ def _now() -> str:
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
-    """The options a session can store and resume with: files as absolute paths, plain values."""
+    """The options a session can store and resume with: plain values, and any option that names
+    an existing file as its absolute path (a resumed session may run from another folder)."""
     out: dict[str, Any] = {}
     for k, v in options.items():
-        if isinstance(v, Path):
-            out[k] = str(v.resolve())
-        elif isinstance(v, str) and k in ("metamodel",):
+        if isinstance(v, Path) or (isinstance(v, str) and v and Path(v).is_file()):
             out[k] = str(Path(v).resolve())
         elif v is None or isinstance(v, (str, int, float, bool)):
             out[k] = v

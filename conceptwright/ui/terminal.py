@@ -127,16 +127,13 @@ def run_chat(session: Session, *, stdin: TextIO | None = None, stdout: TextIO | 
                     raise InputError(f"unknown command {cmd} (/help lists them)")
                 continue
             editing = session.current is not None
-            hooks = _progress(say, max_repairs, editing)
             if interactive:
                 from rich.console import Console
 
-                console = Console(file=stdout)
-                with console.status("working ...") as status:
-                    hooks = _progress(lambda text: status.update(text.strip()), max_repairs, editing)
-                    turn = session.send(line, hooks=hooks)
+                with Console(file=stdout).status("working ...") as status:
+                    turn = session.send(line, hooks=_progress(lambda text: status.update(text.strip()), max_repairs, editing))
             else:
-                turn = session.send(line, hooks=hooks)
+                turn = session.send(line, hooks=_progress(say, max_repairs, editing))
             say(describe(turn, session.target.name))
             if out_dir is not None and turn.files:
                 session.export(out_dir)

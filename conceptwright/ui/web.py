@@ -219,7 +219,6 @@ def build_app(*, model: str = DEFAULT_MODEL, store: str | Path | None = None,
         target.change(lambda t: gr.update(visible=t == "xmi"), target, metamodel)
         demo.load(on_load, [sid], [chat, sid, part, diagram, plot, files, changed, target, metamodel])
     demo.queue(default_concurrency_limit=1)  # one model at a time on a small machine
-    demo._cw_store = store  # type: ignore[attr-defined]
     return demo
 
 
@@ -227,8 +226,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 7860, model: str = DEFAULT_MOD
     """Run the web chat until interrupted."""
     if "xmi" not in available():
         raise InputError("the xmi target is not installed")
-    demo = build_app(model=model)
+    store = default_store()
+    demo = build_app(model=model, store=store)
     print(f"conceptwright web chat on http://{host}:{port} (model {model}); Ctrl+C stops it", flush=True)
-    demo.launch(server_name=host, server_port=port, allowed_paths=[str(demo._cw_store)], quiet=True,
+    demo.launch(server_name=host, server_port=port, allowed_paths=[str(store)], quiet=True,
                 show_error=True)
     return 0
