@@ -62,6 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--ray-address", metavar="ADDR", help="an existing Ray cluster (default $RAY_ADDRESS or a local Ray)")
     batch.add_argument("--model", default=None, help="the model of jobs that name none (default smollm2)")
     batch.add_argument("--no-progress", action="store_true")
+    ev = sub.add_parser("eval", help="run eval suites (built-in or yours) through the batch engine and score them")
+    ev.add_argument("--target", required=True, help="xmi, cad, sim, all, or a suite registered under conceptwright.suites")
+    ev.add_argument("--model", required=True, help="comma-separated model strings, side by side (sim also: reference)")
+    ev.add_argument("--strategy", help="comma-separated strategies (default: the suite's, e.g. conceptual,direct)")
+    ev.add_argument("--cases", metavar="CASES.jsonl", help="your cases (default: the built-in suite)")
+    ev.add_argument("--out", required=True, metavar="DIR")
+    ev.add_argument("--max-repairs", type=int, default=3, metavar="N")
+    ev.add_argument("--only", help="comma-separated case ids")
+    ev.add_argument("--limit", type=int, default=0, metavar="N", help="the first N cases only")
+    ev.add_argument("--without", help="comma-separated named rules switched off (ablation)")
+    ev.add_argument("--workers", type=int, default=1, metavar="N")
+    ev.add_argument("--executor", choices=("local", "ray"), default="local")
+    ev.add_argument("--ray-address", metavar="ADDR")
+    ev.add_argument("--resume", action="store_true", help="keep the finished jobs of an earlier (killed) run in DIR")
+    ev.add_argument("--no-progress", action="store_true")
     serve = sub.add_parser("serve", help="the web chat (Gradio), on http://HOST:PORT")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -101,6 +116,28 @@ def _batch(args: argparse.Namespace) -> int:
     return 0 if out["bad_lines"] == 0 else 2
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluation import BUILTIN, run_eval
+    from .jobs import RayExecutor
+
+    if args.workers < 1 or args.max_repairs < 0:
+        raise InputError("--workers must be 1 or more and --max-repairs 0 or more")
+    targets = list(BUILTIN) if args.target == "all" else [args.target]
+    if len(targets) > 1 and args.cases:
+        raise InputError("--cases needs one --target, not all")
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    for target in targets:
+        out = Path(args.out) / target if len(targets) > 1 else Path(args.out)
+        run = run_eval(target, out, models=models, strategies=args.strategy.split(",") if args.strategy else None,
+                       cases=args.cases, max_repairs=args.max_repairs, only=args.only.split(",") if args.only else None,
+                       limit=args.limit, without=[r for r in (args.without or "").split(",") if r], resume=args.resume,
+                       workers=args.workers, progress=not args.no_progress,
+                       executor=RayExecutor(args.workers, address=args.ray_address) if args.executor == "ray" else None)
+        valid = sum(bool(r["ok"]) for r in run.rows)
+        print(f"{target}: {len(run.rows)} run(s), {valid} valid; report {run.report_md}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -110,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor()
-    commands = {"chat": _chat, "batch": _batch, "serve": _serve, "generate": _generate}
+    commands = {"chat": _chat, "batch": _batch, "eval": _eval, "serve": _serve, "generate": _generate}
     try:
         return commands[args.command](args)
     except (InputError, LLMError, ValueError) as exc:

@@ -8,6 +8,7 @@ so a run can be resumed with either executor.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -20,6 +21,7 @@ from typing import Any
 
 from .agent.batch import BatchStore, JobSpec, JobStatus, read_jobs, summarise
 from .agent.protocol import InputError
+from .core import rules
 from .core.proc import die_with_parent
 from .llm import DEFAULT_MODEL, LLMError, resolve
 
@@ -46,15 +48,24 @@ def execute(job_data: dict[str, Any], out: str, default_model: str | None) -> di
     store = BatchStore(out)
     model = job.model or default_model or DEFAULT_MODEL
     work = store.workdir(job.id)
-    status = JobStatus(id=job.id, target=job.target, ok=False, model=model, worker=f"{os.uname().nodename}:{os.getpid()}")
+    status = JobStatus(id=job.id, target=job.target, ok=False, model=model, strategy=job.strategy, without=job.without,
+                       worker=f"{os.uname().nodename}:{os.getpid()}")
     start = time.perf_counter()
     try:
         target = get_target(job.target)
-        res = generate(job.target, job.spec, model=_backend(model), strategy=job.strategy, max_repairs=job.max_repairs,
-                       max_tokens=job.max_tokens, max_seconds=job.max_seconds, trace=work / "trace.jsonl", **job.options)
+        with rules.disabled(job.without):
+            res = generate(job.target, job.spec, model=_backend(model), strategy=job.strategy, max_repairs=job.max_repairs,
+                           max_tokens=job.max_tokens, max_seconds=job.max_seconds, trace=work / "trace.jsonl", **job.options)
         written = target.write_outputs(res, work)
+        if res.conceptual is not None:
+            (work / "conceptual.json").write_text(json.dumps(res.conceptual, indent=1, default=str), encoding="utf-8")
+            written.append(work / "conceptual.json")
         status = status.model_copy(update={
             "ok": res.ok, "stop_reason": res.stop_reason, "attempts": res.attempts, "tokens": res.usage.total,
+            "valid_at": next((r.attempt for r in res.trace if r.ok), None), "rules": res.rules,
+            "facts": json.loads(json.dumps(res.facts, default=str)),
+            "errors": [d.code for d in res.diagnostics if d.severity == "error"][:20],
+            "warnings": [d.code for d in res.diagnostics if d.severity == "warning"][:20],
             "input_tokens": res.usage.input_tokens, "output_tokens": res.usage.output_tokens,
             "llm_seconds": round(sum(r.latency_s for r in res.trace), 3), "files": [p.name for p in written],
             "error": None if res.ok else "; ".join(d.message for d in res.diagnostics if d.severity == "error")[:500]})

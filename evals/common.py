@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from conceptwright import evaluation
+from conceptwright.agent.protocol import InputError
 from conceptwright.core import rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,11 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def shared_dir() -> Path:
     """The shared examples folder: $CONCEPTWRIGHT_SHARED or ../shared beside the repo."""
-    env = os.environ.get("CONCEPTWRIGHT_SHARED")
-    path = Path(env) if env else ROOT.parent / "shared"
-    if not (path / "examples").is_dir():
-        raise SystemExit(f"shared examples not found at {path}; set CONCEPTWRIGHT_SHARED")
-    return path
+    try:
+        return evaluation.shared_dir()
+    except InputError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:
@@ -87,3 +88,24 @@ def write_report(suite: str, slug: str, text: str, out: str | None = None) -> Pa
     path.write_text(text)
     print(text)
     return path
+
+
+def run_suite(suite: str | Any, args: Any, strategies: list[str] | None = None) -> int:
+    """A suite through ``conceptwright eval``'s engine (the one batch engine): its folder is
+    evals/runs/SUITE-MODEL/ (or --results without .jsonl), its rows go to --results too, and its
+    report to --out (default evals/reports/SUITE-MODEL.md)."""
+    from conceptwright.llm import resolve
+
+    name = suite if isinstance(suite, str) else suite.NAME
+    model = args.model
+    label = model if model == "reference" else resolve(model).name
+    slug = model_slug(label)
+    results = Path(args.results) if getattr(args, "results", None) else RUNS / f"{name}-{slug}.jsonl"
+    without = [r.strip() for r in (getattr(args, "without", None) or "").split(",") if r.strip()]
+    run = evaluation.run_eval(suite, results.with_suffix(""), models=[model], strategies=strategies,
+                              cases=getattr(args, "cases", None), max_repairs=args.max_repairs,
+                              only=args.only.split(",") if getattr(args, "only", None) else None, limit=args.limit,
+                              without=without, resume=getattr(args, "resume", False), title=label)
+    results.write_text("".join(json.dumps(r) + "\n" for r in run.rows))
+    write_report(name, slug, run.report_md.read_text(), getattr(args, "out", None))
+    return 0

@@ -10,7 +10,7 @@ from conceptwright.compilers.xmi.metamodel import Metamodel
 from conceptwright.compilers.xmi.to_xmi import to_xmi
 from conceptwright.tools.xmi.validate import validate_xmi
 from evals.xmi.check_cases import CASES, build_model, check_facts
-from evals.xmi.score import prf, score
+from conceptwright.evaluation.xmi_score import prf, score
 
 CASE_LIST = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
 
@@ -64,21 +64,37 @@ def test_ablation_reruns_only_the_cases_a_rule_fired_on_with_it_off(tmp_path, mo
     assert "| 1 | 1/1 | 1/1 |" in row
 
 
-def test_edit_cases_start_valid_and_the_scorer_tells_a_change_from_none():
+def test_edit_cases_start_valid_and_the_scorer_tells_a_change_from_none(tmp_path):
     """Every start model is valid; replaying it unchanged keeps everything and has no change;
     a correct edit scores a success; an edit that also drops an untouched object does not."""
     import copy as _copy
 
-    from evals.edits.run import load_cases, run_case, score
-
-    from .scripted import ScriptedLLM
+    from conceptwright import jobs
+    from conceptwright.evaluation import run_eval
+    from conceptwright.llm.base import Completion, Usage
+    from evals.edits.run import _Suite, load_cases, score
 
     cases = load_cases()
     assert len(cases) >= 18 and {c["target"] for c in cases} == {"xmi", "cad", "sim"}
     for case in cases:
         assert sum(c["target"] == case["target"] for c in cases) >= 6
-        row = run_case(case, "whole", ScriptedLLM([json.dumps(case["start"])]), 0, None)
-        assert row["kept"] and not row["changed"], (case["id"], row)  # (a check may read the instruction's numbers)
+
+    class Replay:  # answers each edit with its case's start model, unchanged
+        provider, name = "replay", "replay"
+
+        def complete(self, messages, **_):
+            prompt = "\n".join(m.content for m in messages)
+            case = next(c for c in cases if c["instruction"] in prompt)
+            return Completion(text=json.dumps(case["start"]), usage=Usage(), latency_s=0.0, model="replay")
+
+    jobs._MODELS["replay"] = Replay()
+    try:
+        run = run_eval(_Suite(None), tmp_path / "edits", models=["replay"], strategies=["whole"], max_repairs=0, progress=False)
+    finally:
+        jobs._MODELS.pop("replay")
+    assert len(run.rows) == len(cases)
+    for row in run.rows:
+        assert row["kept"] and not row["changed"], row  # (a check may read the instruction's numbers)
     pages = next(c for c in cases if c["id"] == "xmi-lib-pages")
     after = _copy.deepcopy(pages["start"])
     after["objects"][4]["attrs"]["pages"] = 192

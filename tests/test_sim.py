@@ -127,7 +127,7 @@ def test_modelica_export():
 def test_eval_checks_the_modelica_export_with_modparc_when_installed(monkeypatch):
     import sys
 
-    from evals.sim.run import modelica_parses
+    from conceptwright.evaluation.sim import modelica_parses
 
     text = compile_modelica(model(ODE))
     assert modelica_parses(None) is None  # a process model has no export
@@ -360,11 +360,10 @@ def test_keyword_ids_and_repeats_are_fixed():
 
 
 def test_eval_cases_are_well_formed_and_scored():
-    from evals.sim.run import load_cases, score
+    from conceptwright.evaluation import builtin_cases
+    from conceptwright.evaluation.sim import load_cases, score_results as score
 
-    from evals.sim.run import CASES
-
-    cases = load_cases() + load_cases(CASES.with_name("holdout.jsonl"))
+    cases = load_cases(None) + load_cases(builtin_cases("sim", "holdout.jsonl"))
     assert len(cases) >= 22 and len({c["id"] for c in cases}) == len(cases)
     for c in cases:
         m = model(c["reference"])
@@ -729,7 +728,7 @@ def test_a_route_to_a_resource_no_activity_uses_gets_its_service():
 
 
 def test_modelica_export_renames_modelica_keywords():
-    from evals.sim.run import modelica_parses
+    from conceptwright.evaluation.sim import modelica_parses
 
     growth = {"kind": "continuous", "name": "model", "time_unit": "day",
               "parameters": [{"id": "initial", "value": 1000, "unit": "units"}, {"id": "r", "value": 0.02, "unit": "1/day"}],

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .protocol import InputError
 
-RESERVED = ("id", "target", "spec", "spec_file", "model", "strategy", "max_repairs", "max_tokens", "max_seconds")
+RESERVED = ("id", "target", "spec", "spec_file", "model", "strategy", "max_repairs", "max_tokens", "max_seconds", "without")
 
 
 class JobSpec(BaseModel):
@@ -47,6 +47,7 @@ class JobSpec(BaseModel):
     max_repairs: int = Field(3, ge=0)
     max_tokens: int | None = None
     max_seconds: float | None = None
+    without: list[str] = Field(default_factory=list)  # named rules switched off for this job (ablations)
     options: dict[str, Any] = Field(default_factory=dict)
     line: int = 0
 
@@ -57,8 +58,10 @@ class JobStatus(BaseModel):
     id: str
     target: str
     ok: bool
+    strategy: str = "conceptual"
     stop_reason: str = ""
     attempts: int = 0
+    valid_at: int | None = None  # the first attempt (0 = first try) whose artefact passed every check
     tokens: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -68,6 +71,11 @@ class JobStatus(BaseModel):
     model: str = ""
     error: str | None = None
     files: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)  # named rules that fired
+    facts: dict[str, Any] = Field(default_factory=dict)  # key figures of the artefact (the target's Result.facts)
+    errors: list[str] = Field(default_factory=list)  # codes of the errors left
+    warnings: list[str] = Field(default_factory=list)  # codes of the warnings left
+    without: list[str] = Field(default_factory=list)
     worker: str = ""
 
 

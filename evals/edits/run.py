@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from conceptwright import generate
-from conceptwright.llm import LLMError, resolve
 
-from ..common import ROOT, model_slug, run_batch, select, shared_dir, table, write_report
+from ..common import ROOT, run_suite, shared_dir, table
 
 CASES = ROOT / "evals" / "edits" / "cases.jsonl"
 _STEP = re.compile(r"([^.\[\]]+)(?:\[([^=\]]+)=([^\]]+)\])?")
@@ -148,22 +147,52 @@ def normal_start(case: dict[str, Any], options: dict[str, Any]) -> Any:
     return _NORMAL[case["id"]]
 
 
-def run_case(case: dict[str, Any], mode: str, llm: Any, max_repairs: int, trace: Path | None) -> dict[str, Any]:
+NAME = "edits"
+TARGET = "edits"  # each case names its own target
+STRATEGIES = ("whole", "patch")  # here: the edit modes
+PRIMARY = "success"
+
+
+def job_options(case: dict[str, Any], mode: str) -> dict[str, Any]:
+    """An edit job: the case's instruction applied to its start model in one edit mode."""
     options: dict[str, Any] = {}
     if case.get("metamodel"):
-        options["metamodel"] = shared_dir() / "examples" / "metamodels" / case["metamodel"]
-    case = case | {"start": normal_start(case, options)}
-    row: dict[str, Any] = {"id": case["id"], "target": case["target"], "strategy": mode}
-    try:
-        res = generate(case["target"], case["instruction"], edit=case["start"], edit_mode=mode, model=llm,
-                       max_repairs=max_repairs, trace=trace, **options)
-    except LLMError as exc:
-        return row | {"ok": False, "changed": False, "kept": False, "success": False, "error": str(exc), "repairs": 0,
-                      "tokens": 0, "seconds": 0.0}
-    s = score(case, res.conceptual, res.facts)
-    return row | s | {"ok": res.ok, "success": res.ok and s["changed"] and s["kept"], "repairs": res.repairs,
-                      "tokens": res.usage.total, "seconds": res.seconds, "stop": res.stop_reason,
-                      "errors": sorted({d.code for d in res.diagnostics if d.severity == "error"})}
+        options["metamodel"] = str(shared_dir() / "examples" / "metamodels" / case["metamodel"])
+    return options | {"target": case["target"], "strategy": "conceptual", "edit": normal_start(case, options), "edit_mode": mode}
+
+
+def score_job(case: dict[str, Any], job_dir: Path, status: Any) -> dict[str, Any]:
+    conceptual = job_dir / "conceptual.json"
+    data = json.loads(conceptual.read_text()) if conceptual.is_file() else None
+    case = case | {"start": normal_start(case, {"metamodel": str(shared_dir() / "examples" / "metamodels" / case["metamodel"])}
+                                         if case.get("metamodel") else {})}
+    s = score(case, data, status.facts)
+    return {"target": case["target"], **s, "success": status.ok and s["changed"] and s["kept"],
+            "tokens": status.input_tokens + status.output_tokens}
+
+
+def primary(row: dict[str, Any]) -> float:
+    return float(bool(row.get("success")))
+
+
+class _Suite:
+    """This module as a ``conceptwright eval`` suite (the cases name their targets)."""
+
+    NAME, TARGET, STRATEGIES, PRIMARY = NAME, TARGET, STRATEGIES, PRIMARY
+
+    def __init__(self, targets: list[str] | None) -> None:
+        self.targets = targets
+
+    def load_cases(self, path: Path | None) -> list[dict[str, Any]]:
+        cases = load_cases(path or CASES)
+        return [c | {"spec": c["instruction"]} for c in cases if not self.targets or c["target"] in self.targets]
+
+    job_options = staticmethod(job_options)
+    score = staticmethod(score_job)
+    primary = staticmethod(primary)
+
+    def report(self, rows: list[dict[str, Any]], title: str, strategies: list[str]) -> str:
+        return report(rows, title, strategies)
 
 
 def report(rows: list[dict[str, Any]], model: str, modes: list[str]) -> str:
@@ -184,23 +213,10 @@ def report(rows: list[dict[str, Any]], model: str, modes: list[str]) -> str:
              table(["edit", "mode", "success", "valid", "change", "kept", "repairs", "stop", "lost", "errors"],
                    [[r["id"], r["strategy"], "yes" if r["success"] else "no", "yes" if r["ok"] else "no",
                      "yes" if r["changed"] else "no", "yes" if r["kept"] else "no", r["repairs"],
-                     r.get("stop", r.get("error", "")), " ".join(r.get("lost", []))[:80], " ".join(r.get("errors", [])[:3])]
+                     r.get("stop", ""), " ".join(r.get("lost", []))[:80], " ".join(r.get("errors", [])[:3])]
                     for r in sorted(rows, key=lambda r: (r["id"], r["strategy"]))])]
     return "\n\n".join(parts) + "\n"
 
 
 def main(args: Any) -> int:
-    cases = select(load_cases(Path(args.cases) if args.cases else CASES), args.only, args.limit)
-    if args.target:
-        cases = [c for c in cases if c["target"] in args.target.split(",")]
-    llm = resolve(args.model)
-    slug = model_slug(llm.name)
-    modes = args.modes.split(",")
-
-    def line(r: dict[str, Any]) -> str:
-        return f"{r['id']:<28} {r['strategy']:<6} success={r['success']!s:<5} valid={r['ok']!s:<5} {r['seconds']:.0f}s"
-
-    rows = run_batch("edits", slug, cases, lambda c, m, trace: run_case(c, m, llm, args.max_repairs, trace), line,
-                     strategies=modes, results=args.results, resume=args.resume, without=args.without)
-    write_report("edits", slug, report(rows, llm.name, modes), args.out)
-    return 0
+    return run_suite(_Suite(args.target.split(",") if args.target else None), args, args.modes.split(","))
