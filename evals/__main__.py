@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     ll.add_argument("--call-prompt", type=int, default=1200, help="prompt tokens of the typical call (time column)")
     ll.add_argument("--call-gen", type=int, default=400, help="generated tokens of the typical call")
     ll.add_argument("--out", help="markdown report (default evals/reports/bench-llama.md)")
+    bg = sub.add_parser("bench-grammar", help="constrained (gbnf, llguidance) vs free decoding, and the prefix cache")
+    bg.add_argument("--models", default="smollm2", help="comma-separated model strings (local GGUF)")
+    bg.add_argument("--max-tokens", type=int, default=200)
+    bg.add_argument("--repeats", type=int, default=2)
+    bg.add_argument("--out", help="markdown report (default evals/reports/bench-grammar.md)")
     args = p.parse_args(argv)
     if args.suite == "xmi":
         from .xmi.run import main as run
@@ -75,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         from .sim.run import main as run
     elif args.suite == "ablate":
         from .ablate import main as run
+    elif args.suite == "bench-grammar":
+        from .llm.grammar import main as run
     elif args.suite == "bench-llama":
         from .llm.bench import main as run
     else:

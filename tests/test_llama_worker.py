@@ -2,6 +2,7 @@
 is an error naming model and signal), a real multi-hundred-token decode, and the doctor."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -226,3 +227,31 @@ def test_the_model_process_dies_with_its_parent(tmp_path):
     else:
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the model process outlived its parent")
+
+
+SCHEMA = {"type": "object", "properties": {"family": {"type": "string", "maxLength": 20},
+                                           "members": {"type": "array", "maxItems": 3, "items": {"type": "string", "maxLength": 12}}},
+          "required": ["family", "members"], "additionalProperties": False}
+
+
+@pytest.mark.parametrize("engine", ["gbnf", "llguidance"])
+def test_both_grammar_engines_hold_the_embedded_model_to_the_schema(backend: LlamaCppBackend, engine: str) -> None:
+    import jsonschema
+
+    backend.grammar_engine = engine
+    msgs = [Message(role="user", content="The Smith family: John, Jane, Tom. Answer in JSON.")]
+    c = backend.complete(msgs, schema=SCHEMA, max_tokens=120)
+    jsonschema.validate(json.loads(c.text), SCHEMA)
+    assert c.constrained
+
+
+def test_the_prefix_cache_gives_the_same_reply_as_a_fresh_decode(backend: LlamaCppBackend) -> None:
+    """A repair repeats the first prompt: with the cache only the new tail is decoded, and greedy
+    output does not change."""
+    first = [Message(role="user", content="Name three colours as a JSON list.")]
+    repair = first + [Message(role="assistant", content='["red"]'), Message(role="user", content="Three, please.")]
+    backend.prefix_cache = False
+    fresh = backend.complete(repair, max_tokens=24).text
+    backend.complete(first, max_tokens=4)
+    backend.prefix_cache = True
+    assert backend.complete(repair, max_tokens=24).text == fresh

@@ -78,27 +78,106 @@ def load_llama(config: WorkerConfig) -> tuple[Any, dict[str, Any]]:
 
 
 def _complete(llama: Any, req: dict[str, Any], grammars: dict[str, Any]) -> dict[str, Any]:
-    from llama_cpp.llama_grammar import LlamaGrammar
-
-    grammar = None
+    """One chat completion; with ``schema_json``, decoding is held to the schema by the request's
+    ``grammar_engine``: llama.cpp's GBNF grammar (``gbnf``) or llguidance's token masks
+    (``llguidance``, when installed: a compiled JSON-schema matcher, mask per step in Rust).
+    ``prefix_cache``: keep the KV cache of the previous prompt, so a repair that repeats the
+    first prompt decodes only what is new (llama-cpp-python reuses the longest common prefix)."""
+    grammar, processors = None, None
     if req.get("schema_json"):
-        key = req["schema_json"]
+        engine = req.get("grammar_engine") or "gbnf"
+        key = f"{engine}:{req['schema_json']}"
         if key not in grammars:
             try:
-                grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
-            except Exception as exc:
+                grammars[key] = _llguidance_grammar(req["schema_json"]) if engine == "llguidance" else _gbnf(req["schema_json"])
+            except Exception as exc:  # noqa: BLE001 - the converters raise assorted errors on unsupported schemas
                 return {"ok": False, "kind": "grammar", "error": f"the schema cannot become a grammar: {exc}"}
-        grammar = grammars[key]
-    llama.reset()
+        if engine == "llguidance":
+            processors = [_MaskProcessor(_lltokenizer(llama, grammars), grammars[key], llama.n_vocab())]
+        else:
+            grammar = grammars[key]
+    if not req.get("prefix_cache", False):
+        llama.reset()
     llama.set_seed(req["seed"])
+    kwargs = {"messages": req["messages"], "grammar": grammar, "logits_processor": processors,
+              "max_tokens": req.get("max_tokens"), "temperature": req.get("temperature", 0.0), "seed": req["seed"]}
     try:
-        out = llama.create_chat_completion(
-            messages=req["messages"], grammar=grammar, max_tokens=req.get("max_tokens"),
-            temperature=req.get("temperature", 0.0), seed=req["seed"],
-        )
+        out = _timed(llama, kwargs) if req.get("timing") else llama.create_chat_completion(**kwargs)
     except ValueError as exc:  # e.g. the prompt is longer than the context window
         return {"ok": False, "kind": "context", "error": str(exc)}
     return {"ok": True, "out": out}
+
+
+def _timed(llama: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A streamed completion in the plain reply's shape, plus when the first piece came (the
+    prompt's decode) and how long the rest took (benchmarks: time per output token)."""
+    start = time.perf_counter()
+    first, parts, finish = None, [], None
+    for chunk in llama.create_chat_completion(stream=True, **kwargs):
+        choice = chunk["choices"][0]
+        if choice["delta"].get("content"):
+            first = first or time.perf_counter()
+            parts.append(choice["delta"]["content"])
+        finish = choice.get("finish_reason") or finish
+    end = time.perf_counter()
+    text = "".join(parts)
+    n = len(llama.tokenize(text.encode(), add_bos=False, special=False))
+    return {"choices": [{"message": {"content": text}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": n},
+            "timing": {"first_s": (first or end) - start, "rest_s": end - (first or end), "tokens": n}}
+
+
+def _gbnf(schema_json: str) -> Any:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def _llguidance_grammar(schema_json: str) -> str:
+    from llguidance import LLMatcher
+
+    grammar = LLMatcher.grammar_from_json_schema(schema_json, defaults={"whitespace_flexible": False})
+    error = LLMatcher.validate_grammar(grammar)
+    if error:
+        raise ValueError(error)
+    return grammar
+
+
+def _lltokenizer(llama: Any, cache: dict[str, Any]) -> Any:
+    """llguidance's view of the model's vocabulary, built once per worker (about a second)."""
+    if "__lltokenizer__" not in cache:
+        from llguidance.llamacpp import lltokenizer_from_vocab
+        import llama_cpp
+
+        cache["__lltokenizer__"] = lltokenizer_from_vocab(llama_cpp.llama_model_get_vocab(llama.model), n_vocab=llama.n_vocab())
+    return cache["__lltokenizer__"]
+
+
+class _MaskProcessor:
+    """A llama-cpp-python logits processor: tokens the JSON schema does not allow get -inf."""
+
+    def __init__(self, tokenizer: Any, grammar: str, n_vocab: int) -> None:
+        from llguidance import LLMatcher
+        import numpy as np
+
+        self.np = np
+        self.matcher = LLMatcher(tokenizer, grammar, log_level=0)
+        self.mask = np.zeros(((n_vocab + 31) // 32,), dtype=np.int32)
+        self.start: int | None = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        np = self.np
+        if self.start is None:
+            self.start = len(input_ids)
+        elif len(input_ids) > self.start:
+            self.matcher.consume_tokens([int(t) for t in input_ids[self.start:]])
+            self.start = len(input_ids)
+        if self.matcher.is_error():
+            return scores  # let decoding end; our JSON parser and the repair loop report the reply
+        self.matcher.unsafe_compute_mask_ptr(self.mask.ctypes.data, self.mask.nbytes)
+        allowed = np.unpackbits(self.mask.view(np.uint8), bitorder="little")[: scores.shape[-1]].astype(bool)
+        scores[~allowed] = -np.inf
+        return scores
 
 
 def _bench(llama: Any, req: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,12 @@ def check_grammar_schema(schema: Any, where: str = "#") -> None:
             check_grammar_schema(value, f"{where}/{i}")
 
 
+def default_grammar_engine() -> str:
+    """llguidance where it is installed (a dependency: token masks in Rust, about 2.4x less time per
+    constrained token than llama.cpp's GBNF here, see evals/reports/bench-grammar.md), else GBNF."""
+    return "llguidance" if importlib.util.find_spec("llguidance") else "gbnf"
+
+
 class LlamaCppBackend:
     """A local GGUF model run by llama-cpp-python in a worker process (see ``llama_worker``).
 
@@ -76,6 +82,8 @@ class LlamaCppBackend:
         seed: int = 0,
         extra_buffers: bool | None = None,
         timeout_s: float | None = None,
+        grammar_engine: str | None = None,
+        prefix_cache: bool | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
@@ -86,6 +94,10 @@ class LlamaCppBackend:
         self.seed = seed
         self.extra_buffers = cpu.requested(extra_buffers)[0]  # None: decided by the worker
         self.timeout_s = timeout_s
+        self.grammar_engine = grammar_engine or os.environ.get("CONCEPTWRIGHT_GRAMMAR") or default_grammar_engine()
+        if prefix_cache is None:
+            prefix_cache = os.environ.get("CONCEPTWRIGHT_PREFIX_CACHE", "1") != "0"
+        self.prefix_cache = prefix_cache
 
     @property
     def config(self) -> WorkerConfig:
@@ -123,7 +135,8 @@ class LlamaCppBackend:
         start = time.perf_counter()
         reply = self.worker.request(
             {"op": "complete", "messages": [m.model_dump() for m in messages], "schema_json": schema_json,
-             "max_tokens": max_tokens, "temperature": temperature, "seed": self.seed},
+             "max_tokens": max_tokens, "temperature": temperature, "seed": self.seed,
+             "grammar_engine": self.grammar_engine, "prefix_cache": self.prefix_cache},
             timeout_s=self.timeout_s, doing="decoding with",
         )
         latency = time.perf_counter() - start
