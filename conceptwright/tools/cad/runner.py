@@ -1,6 +1,8 @@
 """Caller side of the warm CAD worker (tools/cad/worker.py): starts it in its own session
 with a scrubbed environment, sends jobs, enforces an outer deadline, and recycles it after
-``max_jobs`` jobs, or when it crashes or stops answering. Every piece of CAD code, ours or
+``max_jobs`` jobs, or when it crashes or stops answering, or when the sandbox level changes.
+Under bubblewrap the whole worker runs inside ``bwrap`` with only its base folder writable
+(tools/sandbox); under Landlock each job applies it before the untrusted code. Every piece of CAD code, ours or
 an LLM's, runs through here: there is no unguarded path."""
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..sandbox import scrubbed_env
+from ..sandbox import confine, sandbox_kind, scrubbed_env, wants_landlock
 
 Export = Literal["step", "stl", "svg", "png"]
 
@@ -128,6 +130,7 @@ class CadRunner:
         self._lock = threading.Lock()
         self.jobs_served = 0  # by the current worker
         self.starts = 0
+        self.kind: str | None = None  # the sandbox level of the current worker
 
     @property
     def pid(self) -> int | None:
@@ -135,12 +138,17 @@ class CadRunner:
 
     def _start(self) -> None:
         # VTK renders off-screen through EGL: no X server to try first
-        self._base = tempfile.mkdtemp(prefix="cw-cad-")  # the jobs' directories; removed with the worker
-        env = scrubbed_env({"TMPDIR": tempfile.gettempdir(), "CW_CAD_BASE": self._base,
+        kind = sandbox_kind()
+        self._base = os.path.realpath(tempfile.mkdtemp(prefix="cw-cad-"))  # the jobs' directories; removed with the worker
+        env = scrubbed_env({"TMPDIR": self._base if kind == "bubblewrap" else tempfile.gettempdir(),
+                            "HOME": self._base, "CW_CAD_BASE": self._base, "CW_LANDLOCK": "1" if wants_landlock(kind) else "0",
                             "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"})
-        cmd = [self.python, "-s" if env.get("PYTHONPATH") else "-I", "-m", "conceptwright.tools.cad.worker"]
+        cmd = [*confine(kind, [self._base]), self.python, "-s" if env.get("PYTHONPATH") else "-I", "-m",
+               "conceptwright.tools.cad.worker"]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                      env=env, cwd=tempfile.gettempdir(), start_new_session=True)
+                                      env=env, cwd=self._base if kind == "bubblewrap" else tempfile.gettempdir(),
+                                      start_new_session=True)
+        self.kind = kind
         self.jobs_served = 0
         self.starts += 1
         hello = self._read_line(self.start_timeout)
@@ -193,7 +201,8 @@ class CadRunner:
 
     def run(self, job: CadJob) -> CadReport:
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None or self.jobs_served >= self.max_jobs:
+            if (self._proc is None or self._proc.poll() is not None or self.jobs_served >= self.max_jobs
+                    or self.kind != sandbox_kind()):
                 self._kill()
                 self._start()
             assert self._proc and self._proc.stdin

@@ -3,9 +3,12 @@ then serves jobs over a pipe, one JSON line in and one out.
 
 Each job runs in a process forked from the warm worker, so it starts with CadQuery loaded
 and leaves nothing behind: its own process group, wall-clock timeout (the group is
-killed), CPU, memory and file-size limits, a fresh working directory, and the sandbox's
-audit hook (tools/sandbox.py) refusing network, new processes and writes outside that
-directory. Untrusted code never runs in the worker itself, only in these children.
+killed), CPU, memory and file-size limits, a fresh working directory, Landlock (read only
+what Python needs, write only that directory, no TCP) when the runner asks for it, and the
+sandbox's audit hook (tools/sandbox) refusing network, new processes, ctypes and writes
+outside that directory. Untrusted code never runs in the worker itself, only in these
+children. Under bubblewrap the runner starts the whole worker inside ``bwrap``
+(tools/cad/runner.py), so the jobs see only its base folder and what Python needs.
 
 Run as ``python -m conceptwright.tools.cad.worker``; the caller is tools/cad/runner.py.
 """
@@ -24,22 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..sandbox import _GUARD
+from ..sandbox import _GUARD, apply_landlock, disk_usage
 
-# Extra refusals on top of the sandbox guard: os.open with write flags (open() is covered
-# there) and loading native code through ctypes.
-_EXTRA_GUARD = r'''
-import os, sys
-def _cw_extra(event, args, _w=os.path.realpath(os.getcwd()), _flags=os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC):
-    if event in ("ctypes.dlopen", "ctypes.dlsym"):
-        raise PermissionError(f"sandbox: {event} is not allowed")
-    if event == "open" and len(args) >= 3 and isinstance(args[2], int) and args[2] & _flags and not isinstance(args[0], int):
-        p = os.path.realpath(os.fsdecode(args[0]))
-        if not (p == _w or p.startswith(_w + os.sep) or p.startswith("/dev/null")):
-            raise PermissionError(f"sandbox: writing {args[0]!r} outside the working directory is not allowed")
-sys.addaudithook(_cw_extra)
-'''
 MAX_FILE = 64 * 1024 * 1024
+MAX_DISK = 256 * 1024 * 1024  # all files of one job together
 TAIL = 8000
 
 
@@ -83,8 +74,9 @@ def _child(task: Any, req: dict[str, Any], work: Path, result_path: Path) -> Non
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE, MAX_FILE))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if os.environ.get("CW_LANDLOCK") == "1":
+            apply_landlock([str(work)])  # fails closed: an error here ends the job
         exec(_GUARD, {})
-        exec(_EXTRA_GUARD, {})
         report = task(req)
         result.write(json.dumps(report))
         result.close()
@@ -102,8 +94,9 @@ def _child(task: Any, req: dict[str, Any], work: Path, result_path: Path) -> Non
         os._exit(code)
 
 
-def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
-    """Wait for the job; kill its process group at the deadline. (wait status, timed out)."""
+def _wait(pid: int, timeout: float, work: Path | None = None) -> tuple[int | None, str | None]:
+    """Wait for the job; kill its process group at the deadline or when ``work`` holds more
+    than MAX_DISK. (wait status, None or "timeout" or "disk")."""
     deadline = time.monotonic() + timeout
     try:
         fd = os.pidfd_open(pid)
@@ -113,12 +106,16 @@ def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                return status, False
+                return status, None
             left = deadline - time.monotonic()
             if left <= 0:
+                why = "timeout"
+                break
+            if work is not None and disk_usage(work) > MAX_DISK:
+                why = "disk"
                 break
             if fd is not None:
-                select.select([fd], [], [], left)
+                select.select([fd], [], [], min(left, 0.25))
             else:  # pragma: no cover
                 time.sleep(min(0.02, left))
     finally:
@@ -129,7 +126,7 @@ def _wait(pid: int, timeout: float) -> tuple[int | None, bool]:
             target()
         except ProcessLookupError:
             pass
-    return os.waitpid(pid, 0)[1], True
+    return os.waitpid(pid, 0)[1], why
 
 
 def _tail(path: Path) -> str:
@@ -151,13 +148,16 @@ def _run_in_child(task: Any, req: dict[str, Any], base: Path, files: dict[str, b
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child (measured through the runner tests)
             _child(task, req, work, result_path)
-        status, timed_out = _wait(pid, timeout)
+        status, why = _wait(pid, timeout, work)
+        timed_out = why == "timeout"
         seconds = time.perf_counter() - start
         reason = None
         rc = os.waitstatus_to_exitcode(status) if status is not None else None
         stderr = _tail(work / "stderr.txt")
         if timed_out:
             reason = f"timeout after {timeout:g} s (wall clock)"
+        elif why == "disk":
+            reason = f"disk limit ({MAX_DISK // 2**20} MB in the working directory)"
         elif rc is not None and rc < 0:
             sig = -rc
             reason = "CPU time limit" if sig == signal.SIGXCPU else f"killed by signal {signal.Signals(sig).name}"
