@@ -23,7 +23,9 @@ from ..compilers.xmi.to_xmi import relative_location, to_xmi
 from ..llm.base import Message
 from ..prompts import xmi as prompts
 from ..prompts.profiles import Profile
+from ..core import rules
 from ..core.diagnostics import Diagnostic, errors, render_all
+from ..core.spans import restrict_strings, stated_strings
 from ..tools.xmi.check import check_model, missing_objects
 from ..tools.render import render
 from ..tools.xmi.validate import validate_xmi
@@ -63,6 +65,34 @@ class _XmiJob:
         return prompts.repair_messages(self._first, previous.feedback, render_all(problems), self.previous_label)
 
 
+STATED_STRINGS = rules.register(
+    "xmi", "stated-strings", "fix",
+    "with a profile's faithful_strings (tiny models): string attributes may only take the description's own names and "
+    "phrases under the grammar, and the worked example is written with them, so the model cannot copy placeholders",
+    reads_description=True)
+
+
+def _stated(spec: str, profile: Profile) -> list[str]:
+    """The description's own strings, when this profile holds string attributes to them (and the rule is on)."""
+    if not (profile.faithful_strings and profile.use_schema and rules.is_on(STATED_STRINGS.name)):
+        return []
+    return stated_strings(spec)
+
+
+def _with_values(model: InstanceModel, mm: Metamodel, values: list[str]) -> InstanceModel:
+    """The example with the description's strings in place of synthetic ones (in order, cycling)."""
+    data = model.dump()
+    i = 0
+    for obj in data["objects"]:
+        info = mm.classes[obj["class"]]
+        for name, value in list(obj.get("attrs", {}).items()):
+            f = info.settable().get(name)
+            if f is not None and f.kind == "string" and isinstance(value, str):
+                obj["attrs"][name] = values[i % len(values)]
+                i += 1
+    return InstanceModel.model_validate(data)
+
+
 class ConceptualJob(_XmiJob):
     """The LLM writes the conceptual model; our compiler writes the XMI."""
 
@@ -71,13 +101,19 @@ class ConceptualJob(_XmiJob):
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self._schema = instance_schema(self.mm) if self.profile.use_schema else None
+        self._stated = _stated(self.spec, self.profile)
+        self._schema = self._restrict(instance_schema(self.mm)) if self.profile.use_schema else None
         self.schema = self._schema  # narrowed for a follow-up that asks for missing objects
         own = example_instance(self.mm) if self.profile.example_kind == "metamodel" else None
+        if own is not None and self._stated:
+            own = _with_values(own, self.mm, self._stated)
         if own is not None and errors(check_model(own, self.mm)):  # never show a model an invalid example
             own = None
         own_json = json.dumps(own.dump(), ensure_ascii=False) if own is not None else None
         self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile, own_json)
+
+    def _restrict(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return restrict_strings(schema, self._stated) if self._stated else schema
 
     def first_messages(self) -> list[Message]:
         self._merge_into, self.schema = None, self._schema
@@ -95,12 +131,14 @@ class ConceptualJob(_XmiJob):
         self._merge_into = base
         asked = list(missing.items())[:MAX_ASKED]
         if self._schema is not None:
-            self.schema = objects_by_id_schema(self.mm, {oid: classes for oid, (_, _, classes) in asked})
+            self.schema = self._restrict(objects_by_id_schema(self.mm, {oid: classes for oid, (_, _, classes) in asked}))
         lines = [f'- "{oid}": a {" or ".join(classes) or "object"} (listed in {owner}.{ref})'
                  for oid, (owner, ref, classes) in asked]
         return prompts.missing_objects_messages(self._first, previous.feedback, lines, self.root)
 
     def evaluate(self, raw: str) -> Outcome:
+        if self._stated:  # the reply was decoded under the description's strings
+            rules.record(STATED_STRINGS)
         base, self._merge_into = self._merge_into, None
         parsed = parse_reply(raw, parse_model)
         if isinstance(parsed, Outcome):
