@@ -44,7 +44,14 @@ class Completion(BaseModel):
 
 
 class LLMError(RuntimeError):
-    """A backend failed after its retries (transport, server or load error)."""
+    """A backend failed after its retries (transport, server or load error). Its message never
+    holds an API key or an Authorization value (``redact``), whatever the server echoed back:
+    it ends up in status files, session files and on the screen."""
+
+    def __init__(self, *args: object) -> None:
+        from .redact import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 @runtime_checkable
