@@ -111,6 +111,7 @@ def run_checks(out: TextIO | None = None, prompt_tokens: int = 200) -> list[Chec
     if "decode" in model:
         record("model", lambda: model["decode"])
     record("graphviz", _graphviz)
+    record("sandbox", lambda: __import__("conceptwright.tools.sandbox", fromlist=["x"]).sandbox_summary())
     record("cad", _cad_worker)
     return checks
 

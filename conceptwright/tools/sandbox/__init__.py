@@ -170,11 +170,10 @@ def _missing() -> str:
 def sandbox_summary() -> str:
     """One line for ``conceptwright doctor``."""
     kind = sandbox_kind()
-    detail = {"bubblewrap": f"bubblewrap ({_bwrap()}; Landlock ABI {landlock_abi()} layered inside)"
-              if landlock_abi() else f"bubblewrap ({_bwrap()})",
-              "landlock": f"Landlock ABI {landlock_abi()} (no bubblewrap: apt-get install bubblewrap)",
-              "audit-hook": f"audit hook only, no OS boundary: {_missing()}"}[kind]
-    return f"untrusted code runs behind {detail}"
+    detail = {"bubblewrap": f"{_bwrap()}" + (f", Landlock ABI {landlock_abi()} layered inside" if landlock_abi() else ""),
+              "landlock": f"Landlock ABI {landlock_abi()}, no bubblewrap (apt-get install bubblewrap)",
+              "audit-hook": f"no OS boundary: {_missing()}"}[kind]
+    return f"{kind}: untrusted code runs behind it ({detail})"
 
 
 def bwrap_command(writable: list[str], cwd: str, *, exe: str | None = None) -> list[str]:
