@@ -15,6 +15,7 @@ from .api import generate
 from .llm import DEFAULT_MODEL, LLMError
 from .targets import available, get_target
 from .core.diagnostics import render_all
+from .core.safexml import read_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -167,10 +168,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     """One run: exit 0 valid, 2 not valid (the best attempt written); errors raise to ``main``."""
     if args.spec_file:
-        try:
-            spec = Path(args.spec_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read --spec-file {args.spec_file}: {exc.strerror}") from None
+        spec = read_text(args.spec_file, "--spec-file")  # size cap, UTF-8, no NUL: one line each
     else:
         spec = args.spec
     if args.max_repairs < 0:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .protocol import InputError
+from ..core.safexml import read_text
 
 RESERVED = ("id", "target", "spec", "spec_file", "model", "strategy", "max_repairs", "max_tokens", "max_seconds", "without")
 
@@ -104,9 +105,9 @@ def read_jobs(path: str | Path, known_targets: Iterable[str]) -> tuple[list[JobS
             spec_path = Path(data.pop("spec_file"))
             spec_path = spec_path if spec_path.is_absolute() else path.parent / spec_path
             try:
-                data["spec"] = spec_path.read_text(encoding="utf-8")
-            except OSError as exc:
-                problems.append(f"line {n}: cannot read spec_file {spec_path}: {exc.strerror}")
+                data["spec"] = read_text(spec_path, "spec_file")  # size cap, UTF-8, no NUL
+            except InputError as exc:
+                problems.append(f"line {n}: {exc}")
                 continue
         options = {k: data.pop(k) for k in list(data) if k not in RESERVED}
         for k, v in options.items():  # an option naming a file beside the job file is that file

@@ -8,6 +8,8 @@ are written in the format EMF reads (``yyyy-MM-dd'T'HH:mm:ss.SSSZ``).
 """
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -16,9 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pyecore.ecore import EClass, EDataType, EEnum, EPackage, EReference
-from pyecore.resources import URI, ResourceSet
+import pyecore.type as xmltype
+from lxml import etree
+from pyecore.resources import ResourceSet
 
 from ...core.errors import InputError
+from ...core.safexml import load_xml
+from .guard import guard_metamodel
+from .lower import lower_metamodel
+from .memuri import MemoryURI
 
 Kind = Literal["string", "int", "float", "bool", "date", "enum", "other"]
 EXTENDED_METADATA = "http:///org/eclipse/emf/ecore/util/ExtendedMetaData"
@@ -120,6 +128,10 @@ class ClassInfo:
         return {n: f for n, f in self.features.items() if f.settable}
 
 
+class MetamodelWarning(UserWarning):
+    """Something was assumed to load a metamodel (it still loads)."""
+
+
 class Metamodel:
     """A loaded metamodel: pyecore packages plus lookup tables."""
 
@@ -130,17 +142,25 @@ class Metamodel:
         self.top_packages: list[EPackage] = []
         self.classes: dict[str, ClassInfo] = {}
         self.enums: dict[str, tuple[str, ...]] = {}
-        self.ocl: list[str] = []  # "Class: constraintName" for invariants we do not check
+        self.ocl: list[str] = []
+        self.warnings: list[str] = []  # what was assumed to load it (a derived nsURI)  # "Class: constraintName" for invariants we do not check
         self._load()
 
     # -- loading ----------------------------------------------------------------------
     def _load(self) -> None:
-        if not self.path.is_file():
-            raise InputError(f"metamodel not found: {self.path}")
+        data, root = load_xml(self.path, "metamodel")  # size, DTD/entities, depth, encoding: one line each
+        self.warnings += lower_metamodel(root, self.path)  # into what pyecore reads: no operations, eKeys, generics
+        guard_metamodel(root, self.path)  # other files, URLs, supertype cycles, duplicate names
+        data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        self.rset.metamodel_registry.setdefault(xmltype.nsURI, xmltype)
+        resource = self.rset.create_resource(MemoryURI(str(self.path), data))
         try:
-            resource = self.rset.get_resource(URI(str(self.path)))
+            resource.load()
+        except RecursionError:
+            raise InputError(f"cannot read metamodel {self.path}: nested too deeply for pyecore") from None
         except Exception as exc:  # lxml, pyecore and KeyError of unresolved types
-            raise InputError(f"cannot read metamodel {self.path}: {type(exc).__name__}: {exc}".strip()) from None
+            msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise InputError(f"cannot read metamodel {self.path}: {msg}") from None
         tops = [p for p in resource.contents if isinstance(p, EPackage)]
         if not tops:
             raise InputError(f"{self.path} holds no EPackage: is it an .ecore metamodel?")
@@ -150,8 +170,11 @@ class Metamodel:
             pkg = stack.pop(0)
             self.packages.append(pkg)
             stack.extend(pkg.eSubpackages)
-            if pkg.nsURI:
-                self.rset.metamodel_registry[pkg.nsURI] = pkg
+            if not pkg.nsURI:  # common in the ATL zoo; pyecore cannot save an instance without one
+                pkg.nsURI = self._derive_ns_uri(pkg)
+            if not pkg.nsPrefix:
+                pkg.nsPrefix = "".join(ch for ch in (pkg.name or "pkg") if ch.isalnum() or ch in "_-") or "pkg"
+            self.rset.metamodel_registry.setdefault(pkg.nsURI, pkg)
         self._fix_datatypes()
         try:
             self._index()
@@ -162,6 +185,17 @@ class Metamodel:
         if not self.classes:
             raise InputError(f"metamodel {self.path} declares no classes")
         self._mark_implied()
+
+    def _derive_ns_uri(self, pkg: EPackage) -> str:
+        base = f"http://{pkg.name or 'package'}"
+        uri, n = base, 1
+        while uri in self.rset.metamodel_registry:
+            n += 1
+            uri = f"{base}{n}"
+        msg = f"package {pkg.name} of {self.path.name} has no nsURI: using {uri}"
+        self.warnings.append(msg)
+        warnings.warn(msg, MetamodelWarning, stacklevel=4)
+        return uri
 
     def _mark_implied(self) -> None:
         """Of each non-containment eOpposite pair keep one side for the LLM to state (the
@@ -205,6 +239,8 @@ class Metamodel:
                     for f in cls.eStructuralFeatures:
                         if getattr(f.eType, "eType", None) is datetime and f.eType.name == "EDate":
                             f.eType = emf_date
+                        elif getattr(f.eType, "eType", None) in (list, tuple):  # XMLType IDREFS, NMTOKENS: pyecore
+                            f.eType = EDataType(f.eType.name, str)  # cannot read its own list values back; tokens in a string
                         if _group(f) and f.derived:  # feature-map member: store and save it as itself
                             f.derived = False
                             f.transient = False
@@ -235,10 +271,16 @@ class Metamodel:
             if f.name in feats:
                 continue
             feats[f.name] = self._feature(f)
+        abstract = bool(c.abstract)
+        if not (abstract or c.interface):
+            why = _not_instantiable(c)
+            if why:
+                abstract = True
+                self.warnings.append(f"class {name} is left out of instances: {why}")
         self.classes[name] = ClassInfo(
             name=name,
             package=pkg.name,
-            abstract=bool(c.abstract),
+            abstract=abstract,
             interface=bool(c.interface),
             supertypes=tuple(s.name for s in c.eAllSuperTypes()),
             features=feats,
@@ -250,6 +292,11 @@ class Metamodel:
         etype = f.eType
         if etype is None:
             raise InputError(f"feature {f.eContainingClass.name}.{f.name} has no type (unresolved eType?)")
+        try:
+            type_name = etype.eClass.name if isinstance(etype, type) else etype.name  # pyecore's own classes: EAnnotation
+        except Exception:  # a proxy to an Ecore type pyecore lacks (EResource, ...)
+            raise InputError(f"cannot read metamodel {self.path}: feature {f.eContainingClass.name}.{f.name} is typed by "
+                             f"{getattr(etype, '_proxy_path', '?')}, which pyecore does not know") from None
         opposite = f.eOpposite.name if is_ref and f.eOpposite is not None else None
         kind: Kind | None = None
         literals: tuple[str, ...] = ()
@@ -262,7 +309,7 @@ class Metamodel:
             name=f.name,
             owner=f.eContainingClass.name,
             is_ref=is_ref,
-            type_name=etype.name,
+            type_name=type_name,
             kind=kind,
             lower=int(f.lowerBound or 0),
             upper=int(f.upperBound if f.upperBound is not None else 1),
@@ -319,6 +366,18 @@ class Metamodel:
         return None
 
 
+def _not_instantiable(c: EClass) -> str | None:
+    """Why pyecore cannot create or write an instance of a concrete class (e.g. one extending Ecore's
+    EClass, whose constructor wants a name), or None."""
+    if not re.match(r"^[^\W\d][\w.\-]*$", c.name or ""):
+        return f"'{c.name}' is not an XML name"
+    try:
+        c()
+    except Exception as exc:  # noqa: BLE001 - any failure means no instance can be built
+        return f"pyecore cannot create one ({type(exc).__name__})"
+    return None
+
+
 def _group(f: Any) -> bool:
     return any(a.source == EXTENDED_METADATA and "group" in a.details for a in f.eAnnotations)
 
@@ -335,6 +394,12 @@ def _kind(dt: Any) -> Kind:
         return "date"
     if py is str:
         return "string"
+    if py in (None, object):  # XMLType's Integer and Decimal: no Python type, but they parse as int
+        parse = getattr(dt, "from_string", None)
+        if parse is int:
+            return "int"
+        if parse is float:
+            return "float"
     return "other"
 
 

@@ -61,7 +61,10 @@ def check_model(model: InstanceModel, mm: Metamodel) -> list[Diagnostic]:
         if o.id in index and index[o.id] is o:
             known[o.id] = o
         diags.extend(_check_attrs(o, mm))
-        diags.extend(_check_refs(o, mm, index, edges))
+        own_edges: list[Edge] = []
+        diags.extend(_check_refs(o, mm, index, own_edges))
+        if known.get(o.id) is o:  # a second object with a used id is reported, not followed
+            edges.extend(own_edges)
 
     diags.extend(_id_attributes(known, mm))
     implied = _opposites(known, mm, edges, diags)

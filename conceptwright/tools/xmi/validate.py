@@ -12,21 +12,21 @@ from ...compilers.xmi.model import InstanceModel, Obj
 from ...compilers.xmi.memuri import MemoryURI
 from ...compilers.xmi.metamodel import Metamodel
 from ...core.diagnostics import Diagnostic
+from ...core.errors import InputError
+from ...core.safexml import parse_xml
 from .check import check_model
 
 XMI_NS = "http://www.omg.org/XMI"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
 _counter = itertools.count()
 
 
 def read_xmi(text: str | bytes, mm: Metamodel) -> tuple[InstanceModel | None, list[Diagnostic]]:
     """Read XMI into an InstanceModel whose ids are xmi:ids or EMF fragment paths."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        root = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        return None, [Diagnostic(code="parse-error", message=f"the XMI is not well-formed XML: {exc}")]
+    try:  # the one safe pre-parse: no DTD/entities, no network, size and depth caps
+        root = parse_xml(text, "the XMI")
+    except InputError as exc:
+        return None, [Diagnostic(code="parse-error", message=str(exc))]
     reader = _Reader(mm)
     elements = list(root) if root.tag == f"{{{XMI_NS}}}XMI" else [root]
     elements = [e for e in elements if isinstance(e.tag, str)]
@@ -86,9 +86,12 @@ class _Reader:
             if f is not None and f.is_ref and f.containment:
                 idx = counters.get(name, 0)
                 counters[name] = idx + 1
-                child_path = f"{path}/@{name}.{idx}"  # EMF fragment: //@books.0/@chapters.2
+                # EMF fragment: //@books.0/@chapters.2; a single-valued containment has no index (//@body)
+                child_path = f"{path}/@{name}.{idx}" if f.many else f"{path}/@{name}"
                 child_cls = self._class_of(child, f.type_name) or f.type_name
                 cid = self._read(child, child_cls, child_path)
+                if not f.many:
+                    self.by_key.setdefault(f"{path}/@{name}.{idx}", cid)
                 obj.refs.setdefault(name, [])
                 obj.refs[name].append(cid)  # type: ignore[union-attr]
             elif f is not None and f.is_ref:
@@ -118,13 +121,45 @@ class _Reader:
         return self.by_key.get(ref, raw)
 
 
+def external_references(text: str | bytes, mm: Metamodel) -> list[str]:
+    """hrefs and reference values into other documents or URLs (pyecore would open or fetch them)."""
+    ref_names = {f.name for c in mm.classes.values() for f in c.features.values() if f.is_ref} | {"href"}
+    try:
+        root = parse_xml(text, "the XMI")
+    except InputError:
+        return []
+    out = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name, value in el.attrib.items():
+            q = etree.QName(name)
+            if q.namespace in (XMI_NS, XSI_NS) or q.localname not in ref_names:
+                continue
+            for tok in value.split():
+                doc = tok.partition("#")[0] if "#" in tok else ""
+                if doc and doc != "model.xmi":
+                    out.append(tok)
+    return out
+
+
 def pyecore_load_check(text: str | bytes, mm: Metamodel) -> list[Diagnostic]:
-    """Load the XMI with pyecore (what a Python user would do); report what it raises."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    """Load the XMI with pyecore (what a Python user would do); report what it raises.
+    Never when the XMI refers to another file or a URL: pyecore would read it."""
+    external = external_references(text, mm)
+    if external:
+        return [Diagnostic(code="external-reference",
+                           message=f"the XMI refers to another document or URL ({external[0]}): write one self-contained model")]
+    if isinstance(text, str):
+        root = parse_xml(text, "the XMI")  # str with an encoding declaration: re-serialise as UTF-8 bytes
+        text = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    data = text
     uri = MemoryURI(f"check{next(_counter)}.xmi", data)
     resource = mm.rset.create_resource(uri)
     try:
         resource.load()
+    except RecursionError:
+        return [Diagnostic(code="pyecore-load", message="pyecore cannot load the XMI: nested too deeply")]
     except Exception as exc:  # pyecore raises many kinds
         return [Diagnostic(code="pyecore-load", message=f"pyecore cannot load the XMI: {type(exc).__name__}: {exc}")]
     finally:
