@@ -68,7 +68,6 @@ class FaultServer:
         self.log: list[dict[str, Any]] = []  # per request: kind, time, body, headers (lower-case names)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.release = threading.Event()  # ends a "hold" step early
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -131,7 +130,6 @@ class FaultServer:
 
     def shutdown(self) -> None:
         self.stopping.set()
-        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -148,9 +146,6 @@ class FaultServer:
             self.stopping.wait(step["delay"])
         if kind == "ok":
             return self._json(h, 200, completion(content, tokens=step.get("tokens", 50)))
-        if kind == "hold":  # answer only when released (or after ``delay``, default 60 s)
-            self.release.wait(step.get("hold", 60))
-            return self._json(h, 200, completion(content))
         if kind == "timeout":
             self.stopping.wait(step.get("seconds", 5.0))
             return self._json(h, 200, completion(content))
