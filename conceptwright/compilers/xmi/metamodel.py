@@ -142,8 +142,8 @@ class Metamodel:
         self.top_packages: list[EPackage] = []
         self.classes: dict[str, ClassInfo] = {}
         self.enums: dict[str, tuple[str, ...]] = {}
-        self.ocl: list[str] = []
-        self.warnings: list[str] = []  # what was assumed to load it (a derived nsURI)  # "Class: constraintName" for invariants we do not check
+        self.ocl: list[str] = []  # "Class: constraintName" for invariants we do not check
+        self.warnings: list[str] = []  # what was assumed or left out to load it (a derived nsURI, ...)
         self._load()
 
     # -- loading ----------------------------------------------------------------------
@@ -178,8 +178,8 @@ class Metamodel:
         self._fix_datatypes()
         try:
             self._index()
-        except InputError:
-            raise
+        except InputError as exc:
+            raise InputError(f"cannot read metamodel {self.path}: {exc}") from None
         except Exception as exc:
             raise InputError(f"metamodel {self.path} is inconsistent: {type(exc).__name__}: {exc}") from None
         if not self.classes:

@@ -8,6 +8,7 @@ additional roots) so the best failed attempt can still be written.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from lxml import etree
@@ -24,12 +25,14 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object], list[object]]:
     """Create pyecore objects; return (id -> EObject, roots in model order)."""
     objs: dict[str, object] = {}
+    made_from: dict[str, object] = {}  # id -> the Obj its EObject was made from (a duplicate id is skipped)
     for o in model.objects:
         info = mm.classes.get(o.cls)
         if info is None or not info.concrete or o.id in objs:
             continue
         e = info.eclass()
         objs[o.id] = e
+        made_from[o.id] = o
         for name, value in o.attrs.items():
             f = info.features.get(name)
             if f is None or f.is_ref or not f.settable:
@@ -40,6 +43,7 @@ def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object
                     vals.append(coerce(f, v))
                 except ValueError:
                     continue
+            vals = [_xml_chars(v) if isinstance(v, str) else v for v in vals]
             if f.kind == "enum":
                 enum = f.efeature.eType
                 vals = [enum.getEEnumLiteral(v) for v in vals]
@@ -53,7 +57,7 @@ def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object
         for o in model.objects:
             e = objs.get(o.id)
             info = mm.classes.get(o.cls)
-            if e is None or info is None:
+            if e is None or info is None or made_from.get(o.id) is not o:
                 continue
             for name in o.refs:
                 f = info.features.get(name)
@@ -78,6 +82,14 @@ def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object
                     e.eSet(name, targets[0][1])
     roots = [objs[o.id] for o in model.objects if o.id in objs and o.id not in contained and objs[o.id].eContainer() is None]
     return objs, roots
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_chars(text: str) -> str:
+    """Without the characters XML 1.0 cannot hold (NUL, control characters, lone surrogates)."""
+    return _NOT_XML.sub("", text)
 
 
 def to_xmi(model: InstanceModel, mm: Metamodel, *, metamodel_location: str | None = None) -> str:
