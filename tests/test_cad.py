@@ -455,27 +455,31 @@ def test_cli_bad_input_exit_1_one_line(script, tmp_path, capsys, args, needle):
 # --- eval runner --------------------------------------------------------------------------
 
 def test_eval_runner_side_by_side_with_resume(runner, tmp_path, monkeypatch):
-    import argparse
+    """The cad suite through `conceptwright eval`'s engine: scored against the ground truth, resumable."""
+    from conceptwright import jobs
+    from conceptwright.evaluation import cad as cad_suite
+    from conceptwright.evaluation import run_eval
+    from conceptwright.targets import cad as cad_target
 
-    from evals.cad import run as cad_eval
-
-    monkeypatch.setattr(cad_eval, "shared_runner", lambda: runner)
+    monkeypatch.setattr(cad_suite, "shared_runner", lambda: runner)
+    monkeypatch.setattr(cad_target, "shared_runner", lambda: runner)
     direct = ("```python\nimport cadquery as cq\nresult = cq.Workplane('XY').box(120, 80, 10)"
               ".faces('>Z').workplane().hole(30)\n```")
     llm = ScriptedLLM([json.dumps(FLANGE), direct])
-    args = argparse.Namespace(model=llm, cases=None, strategies="conceptual,direct", max_repairs=0, limit=0,
-                              only="own-flange-plate", out=str(tmp_path / "r.md"), results=str(tmp_path / "r.jsonl"),
-                              resume=False)
-    assert cad_eval.main(args) == 0
-    rows = {r["strategy"]: r for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
+    monkeypatch.setitem(jobs._MODELS, "scripted-cad", llm)
+    run = run_eval("cad", tmp_path / "ev", models=["scripted-cad"], strategies=["conceptual", "direct"], max_repairs=0,
+                   only=["own-flange-plate"], progress=False)
+    rows = {r["strategy"]: r for r in run.rows}
     assert rows["conceptual"]["ok"] and rows["conceptual"]["iou"] == pytest.approx(1.0, abs=1e-6)
     assert rows["conceptual"]["chamfer"] < 0.01 < rows["direct"]["chamfer"]  # direct missed the four holes
     assert rows["direct"]["valid_solid"] and not rows["direct"]["ok"]  # hole-count failed
-    text = (tmp_path / "r.md").read_text()
+    text = run.report_md.read_text()
     assert "| conceptual | 1/1 (100%) | 1/1 (100%) |" in text and "own-flange-plate" in text
-    assert (tmp_path / "r.trace.jsonl").exists()
-    args.resume, args.model = True, ScriptedLLM([])  # nothing left to ask
-    assert cad_eval.main(args) == 0 and "own-flange-plate" in (tmp_path / "r.md").read_text()
+    assert all((tmp_path / "ev" / "batch" / "jobs" / r["job"] / "trace.jsonl").exists() for r in run.rows)
+    monkeypatch.setitem(jobs._MODELS, "scripted-cad", ScriptedLLM([]))  # nothing left to ask
+    again = run_eval("cad", tmp_path / "ev", models=["scripted-cad"], strategies=["conceptual", "direct"], max_repairs=0,
+                     only=["own-flange-plate"], progress=False, resume=True)
+    assert sorted(r["job"] for r in again.rows) == sorted(r["job"] for r in run.rows)
 
 
 def test_conceptual_prompt_ends_with_the_users_description_not_the_example():
