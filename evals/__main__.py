@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     bg.add_argument("--max-tokens", type=int, default=200)
     bg.add_argument("--repeats", type=int, default=2)
     bg.add_argument("--out", help="markdown report (default evals/reports/bench-grammar.md)")
+    from .corpus import add_arguments as corpus_arguments
+    corpus_arguments(sub.add_parser("corpus", help="public Ecore metamodels through the xmi machinery, no LLM (report evals/reports/corpus.md)"))
     args = p.parse_args(argv)
     if args.suite == "xmi":
         from .xmi.run import main as run
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         from .edits.run import main as run
     elif args.suite == "sim":
         from .sim.run import main as run
+    elif args.suite == "corpus":
+        from .corpus.run import main as run
     elif args.suite == "ablate":
         from .ablate import main as run
     elif args.suite == "bench-grammar":

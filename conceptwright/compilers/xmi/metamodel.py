@@ -184,6 +184,8 @@ class Metamodel:
             raise InputError(f"metamodel {self.path} is inconsistent: {type(exc).__name__}: {exc}") from None
         if not self.classes:
             raise InputError(f"metamodel {self.path} declares no classes")
+        if not any(c.concrete for c in self.classes.values()):
+            raise InputError(f"metamodel {self.path} declares only abstract classes and interfaces: nothing can be instantiated")
         self._mark_implied()
 
     def _derive_ns_uri(self, pkg: EPackage) -> str:
@@ -295,7 +297,7 @@ class Metamodel:
         try:
             type_name = etype.eClass.name if isinstance(etype, type) else etype.name  # pyecore's own classes: EAnnotation
         except Exception:  # a proxy to an Ecore type pyecore lacks (EResource, ...)
-            raise InputError(f"cannot read metamodel {self.path}: feature {f.eContainingClass.name}.{f.name} is typed by "
+            raise InputError(f"feature {f.eContainingClass.name}.{f.name} is typed by "
                              f"{getattr(etype, '_proxy_path', '?')}, which pyecore does not know") from None
         opposite = f.eOpposite.name if is_ref and f.eOpposite is not None else None
         kind: Kind | None = None

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
+from types import MethodType
 
 from lxml import etree
+from pyecore.ecore import EModelElement, EObject
 from pyecore.resources.xmi import XMIOptions, XMIResource
+from pyecore.valuecontainer import BadValueError
 
 from .model import InstanceModel
 from .memuri import MemoryURI
-from .metamodel import Metamodel
+from .metamodel import Feature, Metamodel
 from .values import as_list, coerce
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -43,14 +47,18 @@ def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object
                     vals.append(coerce(f, v))
                 except ValueError:
                     continue
-            vals = [_xml_chars(v) if isinstance(v, str) else v for v in vals]
             if f.kind == "enum":
                 enum = f.efeature.eType
                 vals = [enum.getEEnumLiteral(v) for v in vals]
-            if f.many:
-                e.eGet(name).extend(vals)
-            elif vals:
-                e.eSet(name, vals[0])
+            else:
+                vals = [_python(f, _xml_chars(v) if isinstance(v, str) else v) for v in vals]
+            try:
+                if f.many:
+                    e.eGet(name).extend(vals)
+                elif vals:
+                    e.eSet(name, vals[0])
+            except (BadValueError, TypeError, ValueError):  # a value pyecore refuses for this datatype: skipped
+                continue
     contained: set[str] = set()
     # containment first, so that opposite container references are set by it
     for pass_containment in (True, False):
@@ -66,7 +74,7 @@ def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object
                 targets = []
                 for tid in dict.fromkeys(o.ref_ids(name)):
                     t = objs.get(tid)
-                    if t is None or not mm.is_a(t.eClass.name, f.efeature.eType.name):
+                    if t is None or not mm.is_a(t.eClass.name, f.type_name):
                         continue
                     if f.containment and (tid in contained or tid == o.id):
                         continue
@@ -81,6 +89,9 @@ def build_objects(model: InstanceModel, mm: Metamodel) -> tuple[dict[str, object
                 elif targets:
                     e.eSet(name, targets[0][1])
     roots = [objs[o.id] for o in model.objects if o.id in objs and o.id not in contained and objs[o.id].eContainer() is None]
+    for e in objs.values():
+        if isinstance(e, EModelElement):  # a class extending Ecore's own: pyecore would write name paths (#//a b)
+            e.eURIFragment = MethodType(EObject.eURIFragment, e)
     return objs, roots
 
 
@@ -90,6 +101,22 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def _xml_chars(text: str) -> str:
     """Without the characters XML 1.0 cannot hold (NUL, control characters, lone surrogates)."""
     return _NOT_XML.sub("", text)
+
+
+def _python(f: Feature, value: object) -> object:
+    """The Python value pyecore wants for the attribute's datatype (EBigDecimal: Decimal, EFloat: float,
+    XMLType IDREFS/NMTOKENS: a list of tokens)."""
+    py = getattr(f.efeature.eType, "eType", None)
+    if py is Decimal and not isinstance(value, Decimal) and not isinstance(value, bool):
+        try:
+            return Decimal(str(value))
+        except (ArithmeticError, ValueError):
+            return value
+    if py is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if py in (list, tuple) and isinstance(value, str):
+        return value.split()
+    return value
 
 
 def to_xmi(model: InstanceModel, mm: Metamodel, *, metamodel_location: str | None = None) -> str:

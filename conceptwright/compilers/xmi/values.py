@@ -1,6 +1,7 @@
 """Attribute values: JSON or XMI text in, Python values out, one rule set for all."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -9,12 +10,21 @@ from .metamodel import Feature, parse_date
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
 
 
+# what XML 1.0 cannot hold (lxml refuses it when the XMI is written): C0 controls but tab and
+# newlines, lone surrogates (JSON may escape them), U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def coerce(f: Feature, value: Any) -> Any:
     """Return the Python value for one attribute value, or raise ValueError (message for the LLM)."""
     kind = f.kind
     if kind == "string" or kind == "other":
         if isinstance(value, (str, int, float, bool)):
-            return value if isinstance(value, str) else (str(value).lower() if isinstance(value, bool) else str(value))
+            text = value if isinstance(value, str) else (str(value).lower() if isinstance(value, bool) else str(value))
+            bad = _NOT_XML.search(text)
+            if bad:
+                raise ValueError(f"the text holds the character U+{ord(bad.group()):04X}, which XML cannot hold; remove it")
+            return text
         raise ValueError(f"expected a string, got {value!r}")
     if kind == "bool":
         if isinstance(value, bool):
