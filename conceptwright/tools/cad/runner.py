@@ -7,6 +7,7 @@ an LLM's, runs through here: there is no unguarded path."""
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import base64
 import json
 import os
@@ -145,9 +146,11 @@ class CadRunner:
                             "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"})
         cmd = [*confine(kind, [self._base]), self.python, "-s" if env.get("PYTHONPATH") else "-I", "-m",
                "conceptwright.tools.cad.worker"]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                      env=env, cwd=self._base if kind == "bubblewrap" else tempfile.gettempdir(),
-                                      start_new_session=True)
+        # spawned from one long-lived thread: bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the
+        # *thread* that started it ends, and a job may come from a short-lived one (a batch or web thread)
+        self._proc = _spawner().submit(
+            subprocess.Popen, cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env,
+            cwd=self._base if kind == "bubblewrap" else tempfile.gettempdir(), start_new_session=True).result()
         self.kind = kind
         self.jobs_served = 0
         self.starts += 1
@@ -200,26 +203,68 @@ class CadRunner:
         self.close()
 
     def run(self, job: CadJob) -> CadReport:
+        """Run one job on the warm worker. A worker that dies with the job in flight (a crash in
+        OCCT, the OOM killer, ``kill -9``) is replaced and the job retried once; a second death, or a
+        worker that stops answering, is reported on the job (``killed_reason``) and the next job gets
+        a fresh worker."""
         with self._lock:
-            if (self._proc is None or self._proc.poll() is not None or self.jobs_served >= self.max_jobs
-                    or self.kind != sandbox_kind()):
+            for attempt in (1, 2):
+                if (self._proc is None or self._proc.poll() is not None or self.jobs_served >= self.max_jobs
+                        or self.kind != sandbox_kind()):
+                    self._kill()
+                    try:
+                        self._start()
+                    except RuntimeError as exc:
+                        if attempt == 1:
+                            raise
+                        return CadReport(killed_reason=f"the CAD worker died on this job and did not restart: {exc}")
+                assert self._proc and self._proc.stdin
+                req = job.model_dump(exclude={"files"}) | {"files": {k: base64.b64encode(v).decode() for k, v in job.files.items()}}
+                proc = self._proc
+                try:
+                    proc.stdin.write((json.dumps(req) + "\n").encode())
+                    proc.stdin.flush()
+                    line = self._read_line(job.timeout_s + 180.0)  # the job's own deadline is enforced by the worker
+                except (BrokenPipeError, OSError):
+                    line = None
+                self.jobs_served += 1
+                if line is not None:
+                    return _report(json.loads(line), proc.pid)
+                died = proc.poll() is not None or _wait_exit(proc, 0.5)
                 self._kill()
-                self._start()
-            assert self._proc and self._proc.stdin
-            req = job.model_dump(exclude={"files"}) | {"files": {k: base64.b64encode(v).decode() for k, v in job.files.items()}}
-            pid = self._proc.pid
-            try:
-                self._proc.stdin.write((json.dumps(req) + "\n").encode())
-                self._proc.stdin.flush()
-                line = self._read_line(job.timeout_s + 180.0)  # the job's own deadline is enforced by the worker
-            except (BrokenPipeError, OSError):
-                line = None
-            self.jobs_served += 1
-            if line is None:  # crashed or hung: replace it, report the job as stopped
-                self._kill()
-                return CadReport(killed_reason="the CAD worker stopped answering and was restarted", worker_pid=pid)
-            reply = json.loads(line)
-        return _report(reply, pid)
+                if not died:  # hung: the job is at fault, do not run it again
+                    return CadReport(killed_reason="the CAD worker stopped answering and was restarted", worker_pid=proc.pid)
+                if attempt == 2:
+                    return CadReport(killed_reason=f"the CAD worker died twice on this job ({_exit_text(proc.returncode)}); "
+                                                   "it was restarted", worker_pid=proc.pid)
+        raise AssertionError("unreachable")
+
+
+_SPAWNER: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _spawner() -> concurrent.futures.ThreadPoolExecutor:
+    global _SPAWNER
+    if _SPAWNER is None:
+        _SPAWNER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="conceptwright-cad-spawn")
+    return _SPAWNER
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    try:
+        proc.wait(seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit {code}"
 
 
 def _report(reply: dict[str, Any], pid: int) -> CadReport:
