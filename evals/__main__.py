@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     bg.add_argument("--max-tokens", type=int, default=200)
     bg.add_argument("--repeats", type=int, default=2)
     bg.add_argument("--out", help="markdown report (default evals/reports/bench-grammar.md)")
+    br = sub.add_parser("bench-resume", help="embedded model: a batch killed with SIGKILL and rerun; 2 workers vs 1")
+    br.add_argument("--jobs", type=int, default=20)
+    br.add_argument("--ratio-jobs", type=int, default=8)
+    br.add_argument("--model", default="smollm2")
+    br.add_argument("--out", help="markdown report (default evals/reports/bench-resume.md)")
     from .corpus import add_arguments as corpus_arguments
     corpus_arguments(sub.add_parser("corpus", help="public Ecore metamodels through the xmi machinery, no LLM (report evals/reports/corpus.md)"))
     args = p.parse_args(argv)
@@ -84,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         from .corpus.run import main as run
     elif args.suite == "ablate":
         from .ablate import main as run
+    elif args.suite == "bench-resume":
+        from .bench_resume import main as run
     elif args.suite == "bench-grammar":
         from .llm.grammar import main as run
     elif args.suite == "bench-llama":
