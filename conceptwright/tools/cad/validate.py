@@ -10,7 +10,6 @@ import re
 
 from pydantic import BaseModel, Field
 
-from .probe import relative_error
 from .runner import CadReport, ShapeStats
 from ...core.diagnostics import Diagnostic
 from ...core.rules import check as rule_check
@@ -247,3 +246,9 @@ def _holes(r: ShapeStats, exp: Expectations) -> list[Diagnostic]:
                        f"{found}" + (f" (hole diameters found: {', '.join(_fmt(s) for s in sizes)})" if sizes else "")
                        + ": check the positions lie on the part and do not repeat"))
     return out
+
+
+def relative_error(a: float, b: float) -> float:
+    """|a - b| relative to the larger; inf when either is not finite (here, not imported from the
+    probe: that module imports CadQuery, which the caller never needs)."""
+    return abs(a - b) / max(abs(a), abs(b), 1e-300) if math.isfinite(a) and math.isfinite(b) else math.inf
