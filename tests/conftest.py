@@ -38,3 +38,15 @@ def script(monkeypatch):
         monkeypatch.setattr(api, "resolve", lambda model=None: llm)
         return llm
     return use
+
+
+@pytest.fixture(autouse=True)
+def _fresh_batch_backends():
+    """The batch engine keeps one backend per model string in the process (loaded once per worker);
+    a test's `openai:fake` pointing at its own server must not be reused by the next test."""
+    from conceptwright import jobs
+
+    before = dict(jobs._MODELS)
+    yield
+    jobs._MODELS.clear()
+    jobs._MODELS.update(before)

@@ -185,9 +185,9 @@ def test_doctor_passes_here() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     names = [ln.split()[1] for ln in lines if ln.startswith(("ok", "FAIL"))]
-    assert names == ["versions", "cpu", "model", "graphviz", "cad"]
+    assert names == ["versions", "cpu", "model", "graphviz", "sandbox", "cad"]
     assert "llama-cpp-python" in lines[0] and "decodes a 200-token prompt" in proc.stdout and "tok/s" in proc.stdout
-    assert lines[-1] == "conceptwright doctor: all 5 checks passed"
+    assert lines[-1] == "conceptwright doctor: all 6 checks passed"
 
 
 def test_doctor_names_the_failing_check_and_exits_1(monkeypatch, capsys) -> None:
@@ -197,7 +197,7 @@ def test_doctor_names_the_failing_check_and_exits_1(monkeypatch, capsys) -> None
     assert cli.main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  versions" in out and "no-such-package-zz MISSING" in out
-    assert "FAIL  cad" in out and "ok    model" in out and "2 of 5 checks failed" in out
+    assert "FAIL  cad" in out and "ok    model" in out and "2 of 6 checks failed" in out
 
 
 def test_the_model_process_dies_with_its_parent(tmp_path):
