@@ -145,9 +145,11 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
 @given(st.text(max_size=300))
 def test_extract_json_any_text(text):
     try:
-        extract_json(text)
-    except JSONExtractError:
-        pass
+        value = extract_json(text)
+    except JSONExtractError as exc:
+        assert str(exc) and "\n" not in str(exc).strip()  # one line for the repair prompt
+    else:
+        json.dumps(value)  # what it found is JSON data
 
 
 @settings(max_examples=100, deadline=None)
