@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -20,3 +21,13 @@ def die_with_parent(poll_s: float = 0.5) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def describe_exit(code: int | None) -> str:
+    """'signal SIGSEGV' for a negative return code, else 'exit code N'."""
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..core.proc import describe_exit
 from . import cpu
 from .base import LLMError
 
@@ -236,16 +237,6 @@ def _main(argv: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- parent side
-
-
-def describe_exit(code: int | None) -> str:
-    """'signal SIGSEGV' for a negative return code, else 'exit code N'."""
-    if code is not None and code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
 
 
 # the child imports this very copy of conceptwright (a working tree or site-packages), wherever it runs

@@ -223,6 +223,10 @@ class Synthesis:
                 g = self.mm.classes[o["class"]].features.get(room)
                 if g is None or g.upper == -1 or self.used(o, room) < g.upper:
                     return o
+        return self.place_cheapest(subs)
+
+    def place_cheapest(self, subs: Any) -> dict[str, Any] | None:
+        """A new object of the cheapest class of ``subs`` that can be placed, or None."""
         for cls in sorted(subs, key=lambda s: self.cost.get(s, math.inf)):
             placed = self.place(cls)
             if placed is not None:
@@ -236,11 +240,7 @@ class Synthesis:
             have = self.ref_ids(o, other.name)
             if o["class"] in subs and obj["id"] not in have and (other.upper == -1 or len(have) < other.upper):
                 return o
-        for cls in sorted(subs, key=lambda s: self.cost.get(s, math.inf)):
-            placed = self.place(cls)
-            if placed is not None:
-                return placed
-        return None
+        return self.place_cheapest(subs)
 
     def unplaceable(self, obj: dict[str, Any], f: Feature) -> str:
         where = f"required reference {obj['class']}.{f.name}"

@@ -7,8 +7,8 @@ an LLM's, runs through here: there is no unguarded path."""
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import base64
+import concurrent.futures
 import json
 import os
 import select
@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ...core.proc import describe_exit
 from ..sandbox import confine, sandbox_kind, scrubbed_env, wants_landlock
 
 Export = Literal["step", "stl", "svg", "png"]
@@ -235,7 +236,7 @@ class CadRunner:
                 if not died:  # hung: the job is at fault, do not run it again
                     return CadReport(killed_reason="the CAD worker stopped answering and was restarted", worker_pid=proc.pid)
                 if attempt == 2:
-                    return CadReport(killed_reason=f"the CAD worker died twice on this job ({_exit_text(proc.returncode)}); "
+                    return CadReport(killed_reason=f"the CAD worker died twice on this job ({describe_exit(proc.returncode)}); "
                                                    "it was restarted", worker_pid=proc.pid)
         raise AssertionError("unreachable")
 
@@ -256,15 +257,6 @@ def _wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> bool:
         return True
     except subprocess.TimeoutExpired:
         return False
-
-
-def _exit_text(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit {code}"
 
 
 def _report(reply: dict[str, Any], pid: int) -> CadReport:
