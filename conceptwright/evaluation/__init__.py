@@ -149,7 +149,11 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
     job_file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     if executor is None:  # one worker: in this process (models it holds stay loaded); more: one process per worker
         executor = engine.LocalExecutor(workers, processes=False if workers == 1 or own else None)
-    batch = engine.run_batch(job_file, out / "batch", executor=executor, progress=progress)
+    try:
+        batch = engine.run_batch(job_file, out / "batch", executor=executor, progress=progress)
+    finally:
+        for name in own:  # the suite's own answerers serve this run only
+            engine._MODELS.pop(name, None)
     store = BatchStore(out / "batch")
     scores = out / "scores"
     scores.mkdir(exist_ok=True)
