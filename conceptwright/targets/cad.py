@@ -23,6 +23,8 @@ from ..llm.base import Message
 from ..prompts import cad as prompts
 from ..prompts.profiles import Profile
 from ..tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
+from ..tools.cad.fact_check import FactContext, facts_enabled, feature_sizes
+from ..tools.cad.facts import Fact, extract
 from ..tools.cad.validate import Expectations, HoleSpec, check_report, from_description
 from ..core.diagnostics import Diagnostic, render_all, errors
 
@@ -47,6 +49,13 @@ class _CadJob:
         self.stl_tolerance = stl_tolerance
         self.timeout_s = timeout_s
         self._first: list[Message] = []
+        self.facts: list[Fact] | None = extract(spec)  # the description's stated facts (None: not checked)
+
+    def description_expectations(self, units: str, features: list[Any] | None = None) -> Expectations:
+        """The stated facts checked on the measured solid; the older description checks when every fact rule is off."""
+        if self.facts is not None and facts_enabled():
+            return Expectations(facts=FactContext(spec=self.spec, facts=self.facts, units=units, features=features or []))
+        return from_description(self.spec, units)
 
     def first_messages(self) -> list[Message]:
         return list(self._first)
@@ -88,7 +97,7 @@ class ConceptualJob(_CadJob):
         return self.evaluate_part(part, fixes)
 
     def expectations(self, part: Part) -> Expectations:
-        exp = from_description(self.spec, part.units)
+        exp = self.description_expectations(part.units, feature_sizes(part))
         exp.envelope = part.envelope.sizes() if part.envelope else None
         exp.holes += [HoleSpec(feature=f, diameter=d, count=n) for f, d, n in expected_holes(part)]
         return exp
@@ -97,10 +106,7 @@ class ConceptualJob(_CadJob):
         """Check, compile, run and validate a part model (no LLM involved)."""
         data = part.dump()
         feedback = json.dumps(data)
-        diags = check_part(part)
-        if part.envelope is None or None in part.envelope.sizes():
-            diags.append(Diagnostic(code="missing-envelope", severity="warning",
-                                    message='state the overall size as "envelope": {"x", "y", "z"} (sizes greater than 0)'))
+        diags = check_part(part)  # the overall size is measured on the solid: a missing envelope is no problem
         if bool(errors(diags)):
             return Outcome(conceptual=data, diagnostics=diags, fixes=list(fixes or []), feedback=feedback)
         script, report = self._build(part)
@@ -161,6 +167,7 @@ class EditJob(ConceptualJob):
 
     def __init__(self, part: Part, instruction: str, profile: Profile, **kw: Any) -> None:
         super().__init__(instruction, profile, **kw)
+        self.facts = None  # an instruction states changes ("20 mm longer"), not the part's sizes
         self.prompt_variant += "/edit"
         self.current_json = json.dumps(part.dump())  # what the prompt shows (patches apply to it)
         self._first = prompts.edit_messages(self.current_json, instruction, profile)
@@ -195,7 +202,7 @@ class DirectJob(_CadJob):
             code = "import cadquery as cq\n" + code
             fixes.append("added 'import cadquery as cq'")
         report = self._run([CodeBlock(name="script", code=code)], "__main__", ["result", "part"])
-        exp = from_description(self.spec)
+        exp = self.description_expectations("mm")
         exp.direct = True
         diags = check_report(report, exp, code)
         return Outcome(artefacts=_artefacts(code, report), diagnostics=diags, fixes=fixes, feedback=code,
