@@ -2,7 +2,7 @@
 replayed on ground truth with no LLM. Each case's ground-truth CadQuery code (dev set and own
 cases; never a held-out file) runs in the sandboxed CAD worker; on the true solid a check that
 fires is a false alarm. Then seeded wrong variants of it are checked, and a check that fires
-has caught the error:
+has caught the error (a diagnostic about a fact already reported on the ground truth does not count):
 
 - scale: one dimension literal of the ground-truth code times 1.25 (one variant per literal, at most 6 a case)
 - drop-hole: one hole of the true solid filled (cases with holes)
@@ -66,6 +66,18 @@ def _errors(diags: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.severity == "error"]
 
 
+def _key(message: str) -> str:
+    """What a diagnostic is about: the fact's quoted words (facts), else the whole message (old rules)."""
+    m = re.match(r'"([^"]*)"', message)
+    return m.group(1) if m else message.split(":")[0]
+
+
+def _new(messages: list[str], on_truth: list[str]) -> list[str]:
+    """The messages about something that was not already reported on the ground truth."""
+    seen = {_key(m) for m in on_truth}
+    return [m for m in messages if _key(m) not in seen]
+
+
 def variants(case: dict[str, Any], truth: ShapeStats) -> Iterator[tuple[str, str, list[CodeBlock]]]:
     """(kind, what, code blocks) of each seeded wrong variant of a case."""
     code = case["gt_code"]
@@ -103,16 +115,16 @@ def replay(cases: list[dict[str, Any]], runner: CadRunner) -> list[dict[str, Any
             rows.append({"id": case["id"], "kind": "truth", "what": "ground truth did not build", "skip": True})
             continue
         facts = extract(spec)
-        rows.append({"id": case["id"], "kind": "truth", "what": f"{len(facts)} facts", "facts": len(facts),
-                     "old": [d.message for d in _errors(old_rules(spec, truth))],
-                     "new": [d.message for d in _errors(fact_rules(spec, truth))]})
+        base = {"old": [d.message for d in _errors(old_rules(spec, truth))],
+                "new": [d.message for d in _errors(fact_rules(spec, truth))]}
+        rows.append({"id": case["id"], "kind": "truth", "what": f"{len(facts)} facts", "facts": len(facts)} | base)
         for kind, what, blocks in variants(case, truth):
             stats = _measure(runner, blocks)
             if stats is None:
                 continue
             rows.append({"id": case["id"], "kind": kind, "what": what,
-                         "old": [d.message for d in _errors(old_rules(spec, stats))],
-                         "new": [d.message for d in _errors(fact_rules(spec, stats))]})
+                         "old": _new([d.message for d in _errors(old_rules(spec, stats))], base["old"]),
+                         "new": _new([d.message for d in _errors(fact_rules(spec, stats))], base["new"])})
     return rows
 
 
@@ -138,7 +150,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         "the sandboxed CAD worker; the checks run on the measured solid. *Old*: `cad.description-sizes` and `cad.hole-count` "
         "on the description's holes (the rules before the facts). *Facts*: the `cad.fact-*` rules "
         f"(tools/cad/fact_check.py) on the facts extracted by tools/cad/facts.py ({facts} facts in all, {alarms} of them "
-        "reported not carried on ground truth). Seeded variants: a float literal of the code times "
+        "reported not carried on ground truth). A variant counts as caught only by a diagnostic about something not already "
+        "reported on its ground truth. Seeded variants: a float literal of the code times "
         f"{SCALE} (at most {MAX_SCALED} a case), one hole filled, the solid turned so its longest and thinnest extents swap.",
         table(["", "old rules", "facts"], summary),
         "## False alarms on ground truth",
