@@ -81,7 +81,7 @@ def convert(value: float, unit: str, to: str) -> float:
 
 
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
-_U = r"(?:mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|met(?:er|re)s?|m|inch(?:es)?|in\.?(?=\s*(?:[x×,;)]|by\b|$))|\"|″|units?|degrees?|deg|°)"
+_U = r"(?:mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|met(?:er|re)s?|m|inch(?:es)?|in\.?(?=\s*(?:[x×,;)]|by\b|long\b|wide\b|tall\b|thick\b|high\b|deep\b|$))|\"|″|units?|degrees?|deg|°)"
 _UNIT_RE = re.compile(rf"\s*({_U})(?![A-Za-z])", re.I)
 _QTY = re.compile(rf"(?<![A-Za-z\d.]){_NUM}(?![\d])", re.I)
 _SEP = re.compile(r"\s*(?:x|×|\*|by)\s*", re.I)
@@ -107,11 +107,10 @@ _HORIZONTAL = re.compile(r"\b(horizontal(?:ly)?|lying\s+(?:down|on\s+its\s+side)
 _VERTICAL = re.compile(r"\b(vertical(?:ly)?|upright|standing\s+(?:up|upright|on\s+end|on\s+(?:the\s+)?XY(?:[- ]plane)?))\b(?!\s+edges?)", re.I)
 _FLAT = re.compile(r"\b(lying\s+flat|laid\s+flat|flat\s+on\s+(?:the\s+)?(?:XY|ground|table))\b", re.I)
 _ALONG = re.compile(r"\b(?:standing|lying|oriented|running|extending|pointing)\s+along\s+(?:the\s+)?([XYZ])[- ]?(?:axis|direction)?\b", re.I)
-_CENTRED = re.compile(r"\b(?:cent(?:er|re)d|symmetric(?:al)?(?:ly)?)\b(?!\s+at\s+the\s+same)", re.I)
+_CENTRED = re.compile(r"\b(?:cent(?:ered|red)|symmetric(?:al)?(?:ly)?)\b(?!\s+at\s+the\s+same)", re.I)
 _IN_CENTRE = re.compile(r"\b(?:in|at|through)\s+(?:the\s+)?(?:cent(?:er|re)|middle|(?:its|the)\s+axis)\b", re.I)
 _FROM_CORNER = re.compile(r"^\s*(?:in\s+)?from\s+(?:each|every|the|all)?\s*(?:four\s+)?(corners?|edges?|sides?)\b", re.I)
-_BOLT_CIRCLE = re.compile(r"^\s*(?:diameter\s+)?(?:bolt|pitch)[- ]circle\b|^\s*(?:diameter\s+)?(?:bolt|pitch)[- ]circle\b", re.I)
-_ON_CIRCLE = re.compile(r"\b(?:on|around)\s+an?\s*$", re.I)
+_BOLT_CIRCLE = re.compile(r"^\s*(?:diameter\s+)?(?:bolt|pitch)[- ]circle\b", re.I)
 
 
 class _Qty(BaseModel):
@@ -291,6 +290,8 @@ def _classify(spec: str, q: _Qty, unit: str, before: str, after: str, before_wid
     if noun_after in _HOLE_NOUNS or (kind in ("diameter", "radius") and re.search(r"\b(holes?|bores?)\b", before[-40:], re.I)
                                      and not re.search(r"\b(outer|outside)\b", before[-30:], re.I)):
         role = "hole"
+        if len(values) == 2 and re.match(r"\d+\s*[x×]", spec[q.start:q.end]) and q.values[0] == int(q.values[0]):
+            values, before = values[1:], before + f" {int(q.values[0])} "  # "4 x 6 mm holes": four holes of 6 mm
         refers = noun_after if noun_after in _HOLE_NOUNS else re.search(r"\b(holes?|bores?)\b", before[-40:], re.I).group(1).lower()  # type: ignore[union-attr]
         count = _count_before(before)
         if count is None and re.search(r"\b(a|an|one|single)\s+(?:\w+\s+){0,2}$", before, re.I):
@@ -304,14 +305,14 @@ def _classify(spec: str, q: _Qty, unit: str, before: str, after: str, before_wid
         hole_end = re.search(r"\b(holes?|bores?|counterbore|countersink)\b", end, re.I)
         if hole_end and noun_after in _HOLE_NOUNS:
             text_end = q.end + hole_end.end()
-    elif re.search(r"\b(fillet|round(?:ed|ing)?)\b", (before[-40:] + " " + after[:25]), re.I) and kind in ("radius", "length"):
-        role, kind = "fillet", "radius"
-    elif re.search(r"\bchamfer", before[-40:] + " " + after[:25], re.I):
-        role = "chamfer"
-    elif _BOLT_CIRCLE.search(after) or (re.search(r"\b(bolt|pitch)[- ]circle\b", before[-40:], re.I)):
+    elif _BOLT_CIRCLE.search(after) or (re.search(r"\b(bolt|pitch)[- ]circle\b", _own(before), re.I)):
         if kind == "radius":
             values = [2 * v for v in values]
         role, kind, refers = "bolt-circle", "diameter", "bolt circle"
+    elif re.search(r"\b(fillet|round(?:ed|ing)?)\b", (_own(before)[-40:] + " " + after[:25]), re.I) and kind in ("radius", "length"):
+        role, kind = "fillet", "radius"
+    elif re.search(r"\bchamfer", _own(before)[-40:] + " " + after[:25], re.I):
+        role = "chamfer"
     elif (m := _FROM_CORNER.match(after)) is not None:
         role, refers, text_end = "placement", m.group(1).lower(), q.end + m.end()
     elif re.match(r"\s*(?:apart|spacing|pitch|centre[- ]to[- ]centre|center[- ]to[- ]center)\b", after, re.I):
@@ -361,7 +362,7 @@ def centred_holes(spec: str, facts: list[Fact]) -> list[Fact]:
             continue
         tail = spec[f.span[1]:f.span[1] + 50]
         tail = re.split(r"[,;.]|\band\b", tail, maxsplit=1)[0]
-        if _IN_CENTRE.search(tail) or re.match(r"\s*(?:that\s+is\s+)?cent(?:er|re)d\b", tail, re.I):
+        if _IN_CENTRE.search(tail) or re.match(r"\s*(?:that\s+is\s+)?cent(?:ered|red)\b", tail, re.I):
             out.append(f)
     return out
 
