@@ -95,6 +95,20 @@ def test_constrained_labels_choose_roles_and_never_values():
     assert apply_labels(facts, ["size"]) == facts and apply_labels(facts, ["size", "nonsense"]) == facts
 
 
+def test_optional_llm_labeller_only_chooses_roles():
+    from conceptwright.targets.cad import CadTarget, label_facts
+    from .scripted import ScriptedLLM
+
+    spec = "a plate 100 x 50 x 5 mm with a 3 mm step"
+    llm = ScriptedLLM(['{"roles": ["size", "placement"]}', "not json"])
+    facts = label_facts(spec, extract(spec), llm)
+    assert [f.role for f in facts] == ["size", "placement"] and llm.calls[0]["schema"] == label_schema(extract(spec))
+    assert label_facts(spec, extract(spec), llm) == extract(spec)  # a broken answer keeps the deterministic roles
+    job = CadTarget().prepare(spec, strategy="conceptual", profile=profile_for("qwen"), runner=object(),
+                              fact_labeller=ScriptedLLM(['{"roles": ["size", "placement"]}']))
+    assert [f.role for f in job.facts] == ["size", "placement"]
+
+
 # --- the rules on measured geometry (no CAD worker: stats as the probe reports them) --------
 
 def plate_stats(length=120.0, width=80.0, thick=10.0, holes=None, fillet=None, at=(0.0, 0.0, 0.0)) -> ShapeStats:

@@ -19,12 +19,12 @@ from ..tools.cad.check import check_part
 from ..compilers.cad.model import Part
 from ..compilers.cad.schema import part_schema
 from ..compilers.cad.to_cadquery import compile_part, expected_holes
-from ..llm.base import Message
+from ..llm.base import LLM, LLMError, Message
 from ..prompts import cad as prompts
 from ..prompts.profiles import Profile
 from ..tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
 from ..tools.cad.fact_check import FactContext, facts_enabled, feature_sizes
-from ..tools.cad.facts import Fact, extract
+from ..tools.cad.facts import Fact, apply_labels, extract, label_prompt, label_schema
 from ..tools.cad.validate import Expectations, HoleSpec, check_report, from_description
 from ..core.diagnostics import Diagnostic, render_all, errors
 
@@ -38,7 +38,7 @@ class _CadJob:
     what: str  # how the reply is called in the repair prompt
 
     def __init__(self, spec: str, profile: Profile, *, runner: CadRunner | None = None, pictures: bool = True,
-                 stl_tolerance: float | None = None, timeout_s: float = 60.0) -> None:
+                 stl_tolerance: float | None = None, timeout_s: float = 60.0, fact_labeller: LLM | None = None) -> None:
         self.spec = spec
         self.profile = profile
         self.prompt_variant = f"{profile.name}/{profile.variant}"
@@ -50,6 +50,8 @@ class _CadJob:
         self.timeout_s = timeout_s
         self._first: list[Message] = []
         self.facts: list[Fact] | None = extract(spec)  # the description's stated facts (None: not checked)
+        if fact_labeller is not None:
+            self.facts = label_facts(spec, self.facts, fact_labeller)
 
     def description_expectations(self, units: str, features: list[Any] | None = None) -> Expectations:
         """The stated facts checked on the measured solid; the older description checks when every fact rule is off."""
@@ -68,6 +70,20 @@ class _CadJob:
     def _run(self, blocks: list[CodeBlock], run_name: str, result_names: list[str]) -> CadReport:
         return self.runner.run(CadJob(blocks=blocks, run_name=run_name, result_names=result_names, exports=self.exports,
                                       stl_tolerance=self.stl_tolerance, timeout_s=self.timeout_s))
+
+
+def label_facts(spec: str, facts: list[Fact], llm: LLM) -> list[Fact]:
+    """The optional constrained step: the LLM chooses one role for each span already extracted (its schema has
+    no field for a value, so it cannot invent one); any failure keeps the deterministic roles."""
+    if not facts:
+        return facts
+    try:
+        reply = llm.complete([Message(role="user", content=label_prompt(spec, facts))], schema=label_schema(facts),
+                             max_tokens=40 + 8 * len(facts))
+        roles = json.loads(reply.text)["roles"]
+    except (LLMError, ValueError, KeyError, TypeError):
+        return facts
+    return apply_labels(facts, roles) if isinstance(roles, list) else facts
 
 
 def _artefacts(code: str, report: CadReport) -> dict[str, str | bytes]:
@@ -166,6 +182,7 @@ class EditJob(ConceptualJob):
     """Change an existing part model as instructed; checked like a new one."""
 
     def __init__(self, part: Part, instruction: str, profile: Profile, **kw: Any) -> None:
+        kw.pop("fact_labeller", None)  # no facts to label: see below
         super().__init__(instruction, profile, **kw)
         self.facts = None  # an instruction states changes ("20 mm longer"), not the part's sizes
         self.prompt_variant += "/edit"
@@ -221,13 +238,13 @@ class CadTarget:
 
     def prepare(self, spec: str, *, strategy: str, profile: Profile, runner: CadRunner | None = None,
                 pictures: bool = True, stl_tolerance: float | None = None, timeout_s: float = 60.0, edit: Any = None,
-                **_: Any) -> _CadJob:
+                fact_labeller: LLM | None = None, **_: Any) -> _CadJob:
         if not spec.strip():
             raise InputError("the description (--spec) is empty")
         cls = {"conceptual": ConceptualJob, "direct": DirectJob}.get(strategy)
         if cls is None:
             raise InputError(f"unknown strategy '{strategy}' for cad: {', '.join(self.strategies)}")
-        kw = dict(runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s)
+        kw = dict(runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s, fact_labeller=fact_labeller)
         if edit is not None:
             if strategy != "conceptual":
                 raise InputError("an edit changes the conceptual part model: use the conceptual strategy")
