@@ -281,7 +281,6 @@ def _classify(spec: str, q: _Qty, unit: str, before: str, after: str, before_wid
     text_end = q.end
     role: Role = "size"
     count = None
-    wide = before_wide.lower()
     if re.match(r"\s*cube\b", after, re.I) and len(values) == 1:
         values = values * 3
         refers = "cube"
@@ -298,8 +297,7 @@ def _classify(spec: str, q: _Qty, unit: str, before: str, after: str, before_wid
             count = 1
         if kind == "length":
             kind = "diameter"
-        if refers.endswith("s") and count is None:
-            count = None  # "holes": at least one, how many is not said
+        # "holes" without a number: count None, at least one is checked
         if kind == "radius":
             values, kind = [2 * v for v in values], "diameter"
         hole_end = re.search(r"\b(holes?|bores?|counterbore|countersink)\b", end, re.I)
@@ -322,10 +320,7 @@ def _classify(spec: str, q: _Qty, unit: str, before: str, after: str, before_wid
         refers = noun_before or _noun_before(before_wide) or noun_after
         if re.match(r"\s*thick\s+(walls?|sides?)", after, re.I):
             refers = "walls"
-    elif kind in ("diameter", "radius") and re.search(r"\b(circle|circular)\b", (before + after[:20]), re.I) is None \
-            and refers == "":
-        refers = _noun_before(before_wide)
-    if re.match(r"\s*(?:wall|walls)\b", after, re.I) or refers in ("wall", "walls"):
+    if role == "size" and (re.match(r"\s*(?:wall|walls)\b", after, re.I) or refers in ("wall", "walls")):
         role, kind, refers = "thickness", "thickness", "walls"
     if text_end == q.end and (w := re.match(r"\s*(?:in\s+)?(?:long|tall|high|wide|deep|thick|diameter|radius|across)\b", after, re.I)):
         text_end = q.end + w.end()
