@@ -271,3 +271,12 @@ def test_envelope_is_optional_and_a_wrong_one_is_only_a_warning(runner):
     small = {"name": "plate", "features": [{"id": "plate", "op": "box", "length": 100, "width": 80, "height": 10}]}
     out = evaluate(runner, small, "a plate 120 x 80 x 10 mm")
     assert not out.ok and [d.obj for d in out.diagnostics if d.code == "fact-not-carried"] == ["plate"]
+
+
+def test_inch_descriptions_are_checked_in_the_parts_units():
+    spec = "a plate 4 in x 3 in, 0.5 in thick"
+    inches = plate_stats(4.0, 3.0, 0.5, holes=[])
+    assert check_facts(inches, FactContext(spec=spec, facts=extract(spec), units="in")) == []
+    assert check_facts(plate_stats(101.6, 76.2, 12.7, holes=[]), FactContext(spec=spec, facts=extract(spec), units="mm")) == []
+    (d,) = check_facts(plate_stats(4.0, 3.0, 0.5, holes=[]), FactContext(spec=spec, facts=extract(spec)[:1], units="mm"))
+    assert d.message.startswith('"4 in x 3 in"')
