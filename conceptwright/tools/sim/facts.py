@@ -226,11 +226,12 @@ def _read(spec: str, m: re.Match[str], following: re.Match[str] | None, process:
             role = "service"
         else:
             role = "parameter"
-        if role == "interarrival" and not text.lower().startswith("every"):
-            ev = re.search(r"((?:arriv\w*\s+)?(?:\w+\s+){0,2}?(?:one\s+)?every\s*)$", spec[:start], re.I)
+        if role == "interarrival":  # the words say it: "arrive every 4 minutes"
+            ev = re.search(r"(?:one\s+)?every\s*$", spec[:start], re.I)
             if ev:
-                text = (ev.group(1) + spec[start:stop]).strip()
-                start = start - len(ev.group(1))
+                verb = re.search(r"\barriv\w*\s+(?:[\w,]+\s+){0,3}$", spec[:ev.start()], re.I)
+                start = verb.start() if verb else ev.start()
+                text = spec[start:stop].strip()
         rs = start
         if after is not None:  # "between 2 and 6 minutes": two facts of the same role; the second comes on its own
             stop = end
@@ -256,11 +257,12 @@ def _read(spec: str, m: re.Match[str], following: re.Match[str] | None, process:
             stop = end + at_a_time.end()
             return Fact(text=spec[start:stop], start=start, end=stop, value=value, role="servers",
                         refers_to=_refers(spec, start, stop))
-        if re.search(r"\b(room|space|places?)\s+for\s*$|\b(hold|holds|up to|at most)\s*$", spec[:start], re.I) or \
-                noun and _PLACES.search(noun) and not _NOT_SERVERS.match(first):
+        room = re.search(r"\b(room|space|places?)\s+for\s*$|\b(hold|holds|up to|at most)\s*$", spec[:start], re.I)
+        if room or noun and _PLACES.search(noun) and not _NOT_SERVERS.match(first):
             stop = end + len(spec[end:]) - len(spec[end:].lstrip()) + len(noun)
-            return Fact(text=(spec[max(0, start - 9):start] if not noun else "") + spec[start:stop].strip(),
-                        start=start, end=stop, value=value, role="queue_limit", refers_to=noun or "waiting places")
+            begin = room.start() if room else start
+            return Fact(text=spec[begin:stop].strip(), start=begin, end=stop, value=value, role="queue_limit",
+                        refers_to=noun or "waiting places")
         if noun and not _NOT_SERVERS.match(first) and first.rstrip("s") not in arrivers and not re.match(
                 r"\s*(of|in|at|per|times?)\b", spec[end:], re.I) and not _ARRIVE.search(noun) and (
                 value <= 50) and not re.search(r"\b(limit|first|last|only)\s*$", spec[:start], re.I):
