@@ -217,3 +217,25 @@ def test_n_samples_of_one_prompt_reuse_its_kv_state_in_the_worker() -> None:
     _complete(off, {"messages": messages, "seed": 1, "prefix_cache": False}, {})
     again = _complete(off, {"messages": messages, "seed": 2, "prefix_cache": False}, {})
     assert off.resets == 2 and again["cache"]["reused_tokens"] == 0 and off.decoded == 400
+
+
+def test_the_search_eval_writes_the_n_curve_with_the_scripted_reference(tmp_path) -> None:
+    """`python -m evals search` end to end on the sim suite's own answerer (no LLM): one case, N = 1, 2."""
+    from evals.__main__ import main
+
+    out = tmp_path / "search.md"
+    code = main(["search", "--target", "sim", "--model", "reference", "--n", "1,2", "--only", "sd-constant-inflow",
+                 "--out", str(out), "--results", str(tmp_path / "run"), "--max-repairs", "0", "--no-progress"])
+    text = out.read_text()
+    assert code == 0 and "| 1 | 1 | 1.00 | 1.00 |" in text and "| 2 | 1 | 1.00 | 1.00 |" in text
+    assert "Knee: **N = 1**" in text and out.with_suffix(".png").is_file()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert sorted((r["strategy"], r["samples"]) for r in rows) == [("conceptual@1", 1), ("conceptual@2", 2)]
+
+
+def test_knee_is_the_smallest_n_with_most_of_the_gain() -> None:
+    from evals.search import knee
+
+    pts = [{"n": 1, "quality": 0.2}, {"n": 2, "quality": 0.5}, {"n": 4, "quality": 0.58}, {"n": 8, "quality": 0.6}]
+    assert knee(pts) == 4
+    assert knee([{"n": 1, "quality": 0.5}, {"n": 2, "quality": 0.5}]) == 1
