@@ -239,3 +239,18 @@ def test_knee_is_the_smallest_n_with_most_of_the_gain() -> None:
     pts = [{"n": 1, "quality": 0.2}, {"n": 2, "quality": 0.5}, {"n": 4, "quality": 0.58}, {"n": 8, "quality": 0.6}]
     assert knee(pts) == 4
     assert knee([{"n": 1, "quality": 0.5}, {"n": 2, "quality": 0.5}]) == 1
+
+
+def test_eval_runs_sample_counts_side_by_side_and_refuses_bad_ones(tmp_path, capsys) -> None:
+    from conceptwright import cli
+
+    out = tmp_path / "ev"
+    code = cli.main(["eval", "--target", "sim", "--model", "reference", "--samples", "1,2", "--only",
+                     "ode-exponential-decay", "--out", str(out), "--max-repairs", "0", "--no-progress"])
+    assert code == 0
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["strategy"] for r in rows) == ["conceptual@1", "conceptual@2"] and all(r["ok"] for r in rows)
+    status = json.loads(next((out / "batch" / "jobs").glob("*conceptual-2*/status.json")).read_text())
+    assert status["search"]["chosen"] == 0 and len(status["search"]["samples"]) == 2
+    assert cli.main(["eval", "--target", "sim", "--model", "reference", "--samples", "1,x", "--out", str(out)]) == 1
+    assert "--samples takes whole numbers" in capsys.readouterr().err

@@ -147,7 +147,7 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
                 job_id = slug(f"{case['id']}.{strategy}.{slug(model)}")
                 index[job_id] = (case, strategy, model)
                 lines.append({"id": job_id, "target": suite.TARGET, "spec": case["spec"], "model": model,
-                              "strategy": strategy,  # "conceptual@4": the run splits off the samples "max_repairs": max_repairs, "without": off,
+                              "strategy": strategy, "max_repairs": max_repairs, "without": off,  # "conceptual@4": N samples
                               **suite.job_options(case, strategy.partition("@")[0])})
     job_file = out / "jobs.jsonl"
     job_file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
