@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..core import rules
@@ -141,7 +142,8 @@ def run_job(
     )
 
 
-def _search(job: Job, llm: LLM, policy: StopPolicy, messages: list[Message], emit: Any, judge: Any, record_of: Any,
+def _search(job: Job, llm: LLM, policy: StopPolicy, messages: list[Message], emit: Callable[..., None],
+            judge: Callable[[Completion, int], Outcome], record_of: Callable[..., AttemptRecord],
             records: list[AttemptRecord]) -> tuple[SearchRecord, tuple[Completion, Outcome], Usage]:
     """Draw ``policy.samples`` first answers of the same prompt, judge each, and return the search
     record, the chosen sample (the loop's attempt 0) and the tokens of all samples. The samples not
