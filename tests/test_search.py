@@ -254,3 +254,14 @@ def test_eval_runs_sample_counts_side_by_side_and_refuses_bad_ones(tmp_path, cap
     assert status["search"]["chosen"] == 0 and len(status["search"]["samples"]) == 2
     assert cli.main(["eval", "--target", "sim", "--model", "reference", "--samples", "1,x", "--out", str(out)]) == 1
     assert "--samples takes whole numbers" in capsys.readouterr().err
+
+
+def test_a_job_with_alternative_examples_gives_later_samples_their_own_prompt() -> None:
+    class Rotating(ToyJob):
+        def sample_messages(self, i: int) -> list[Message]:
+            return [Message(role="system", content=f"toy, example {i}"), Message(role="user", content="write a toy")]
+
+    llm = ScriptedLLM([reply(1, tag="a"), reply(0, tag="b")])
+    res = run_job(Rotating(), llm, target="toy", policy=StopPolicy(samples=2))
+    assert [c["messages"][0].content for c in llm.calls] == ["toy", "toy, example 1"]
+    assert res.conceptual["tag"] == "b" and res.trace[0].messages[0]["content"] == "toy, example 1"

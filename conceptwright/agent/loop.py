@@ -74,7 +74,7 @@ def run_job(
 
     pending: tuple[Completion, Outcome] | None = None
     if policy.samples > 1:  # test-time search: N first answers, the loop goes on from the best
-        search, pending, usage = _search(job, llm, policy, messages, emit, judge, record_of, records)
+        search, pending, usage, messages = _search(job, llm, policy, messages, emit, judge, record_of, records)
     while stop is None:
         if pending is not None:
             (completion, outcome), pending = pending, None
@@ -144,20 +144,24 @@ def run_job(
 
 def _search(job: Job, llm: LLM, policy: StopPolicy, messages: list[Message], emit: Callable[..., None],
             judge: Callable[[Completion, int], Outcome], record_of: Callable[..., AttemptRecord],
-            records: list[AttemptRecord]) -> tuple[SearchRecord, tuple[Completion, Outcome], Usage]:
+            records: list[AttemptRecord]) -> tuple[SearchRecord, tuple[Completion, Outcome], Usage, list[Message]]:
     """Draw ``policy.samples`` first answers of the same prompt, judge each, and return the search
-    record, the chosen sample (the loop's attempt 0) and the tokens of all samples. The samples not
-    chosen go to the trace file (``sample`` set, ``attempt`` 0) but not to the result's trace."""
+    record, the chosen sample (the loop's attempt 0), the tokens of all samples and its prompt. The samples not
+    chosen go to the trace file (``sample`` set, ``attempt`` 0) but not to the result's trace. A job
+    with alternative examples may give sample i > 0 its own prompt (optional ``sample_messages(i)``);
+    without it all samples share the first prompt (and a local model its KV state)."""
     drawn: list[tuple[Completion, Outcome]] = []
     samples: list[Sample] = []
+    prompts: list[list[Message]] = []
     usage = Usage()
     for i in range(policy.samples):
         temperature = 0.0 if i == 0 else policy.sample_temperature
         seed = None if i == 0 else policy.sample_seed + i
         emit("attempt_started", 0, temperature=temperature, how="sample", sample=i, samples=policy.samples,
              max_repairs=policy.max_repairs)
+        prompt = messages if i == 0 or not hasattr(job, "sample_messages") else job.sample_messages(i)
         try:
-            completion = draw(llm, messages, job, temperature=temperature, seed=seed)
+            completion = draw(llm, prompt, job, temperature=temperature, seed=seed)
         except LLMError:
             if not drawn:
                 raise
@@ -165,6 +169,7 @@ def _search(job: Job, llm: LLM, policy: StopPolicy, messages: list[Message], emi
         usage = usage + completion.usage
         outcome = judge(completion, 0)
         drawn.append((completion, outcome))
+        prompts.append(prompt)
         samples.append(Sample(index=i, temperature=temperature, seed=seed, input_tokens=completion.usage.input_tokens,
                               output_tokens=completion.usage.output_tokens, seconds=round(completion.latency_s, 4),
                               ok=outcome.ok, errors=outcome.error_count, agreement=round(agreement(job, outcome), 4)))
@@ -173,10 +178,10 @@ def _search(job: Job, llm: LLM, policy: StopPolicy, messages: list[Message], emi
     best, why = choose([o for _, o in drawn], [s.agreement for s in samples])
     for i, (completion, outcome) in enumerate(drawn):
         if i != best:  # the chosen one is recorded by the loop as its attempt 0
-            record = record_of(completion, outcome, messages, 0, sample=i)
+            record = record_of(completion, outcome, prompts[i], 0, sample=i)
             records.append(record)
             emit("attempt_finished", 0, record=record)
-    return SearchRecord(samples=samples, chosen=best, why=why), drawn[best], usage
+    return SearchRecord(samples=samples, chosen=best, why=why), drawn[best], usage, prompts[best]
 
 
 def _fresh_start(first: list[Message], previous: Outcome) -> list[Message]:
