@@ -161,3 +161,8 @@ def test_the_replay_eval_compares_old_checks_and_facts(tmp_path) -> None:
     text = out.read_text()
     assert "| references with a false alarm | 0/16 | 0/16 |" in text
     assert "variants caught" in text and "a dropped route share" in text
+
+
+def test_a_level_or_target_in_percent_is_no_route_share() -> None:
+    spec = "Customers arrive every 4 minutes; keep the teller's utilisation below 80%; 25% of customers leave."
+    assert [f.value for f in extract(spec) if f.role == "share"] == [0.25]

@@ -178,7 +178,11 @@ def _read(spec: str, m: re.Match[str], following: re.Match[str] | None, process:
     context = before.lower() + " " + spec[end:unit_end + 40].lower()
     # percentages: route shares (process) or rate constants ("2% of its size per day")
     if unit_word in ("%",) or unit_word.lower() == "percent":
-        if re.match(r"\s*(confidence|ci)\b", spec[unit_end:], re.I):
+        if re.match(r"\s*(?:\w+\s+){0,2}?(confidence|ci|utili[sz]\w*|busy|load|of the time|faster|slower|"
+                    r"more|less|discount|interest)\b", spec[unit_end:], re.I):
+            return None  # a level, a target or a change, not a share of the entities
+        if re.search(r"\b(utili[sz]\w*|load|busy|target|below|above|under|at least|at most|confidence)\W+(\w+\W+){0,2}$",
+                     before, re.I):
             return None
         per = re.match(r"[^.;,]{0,40}?\bper\s+([A-Za-z]+)", spec[unit_end:], re.I)
         if per and _time(per.group(1)):
@@ -382,8 +386,8 @@ def _process_carried(fact: Fact, model: ProcessModel) -> tuple[bool, list[_Place
         return run.seed == fact.value, [_Place(where="run.seed", now=f"{run.seed}")]
     elif fact.role == "servers":
         named = [r for r in model.resources if _alike(r.id, fact.refers_to)]
-        if named:  # "one teller" and a resource teller: its capacity
-            ok = any(r.capacity == fact.value for r in named)
+        if named:  # "one teller" and a resource teller: its capacity (or that many resources named so)
+            ok = any(r.capacity == fact.value for r in named) or (fact.value > 1 and len(named) == fact.value)
         else:  # "3 agents" as one resource of 3, or "two machines" as two resources
             ok = fact.value in [r.capacity for r in model.resources] or (fact.value > 1 and len(model.resources) == fact.value)
         return ok, [_Place(where=f"resources[{i}].capacity", now=f"{r.capacity} ({r.id})") for i, r in enumerate(model.resources)]
