@@ -536,8 +536,8 @@ def facts_carried(spec: str, model: ProcessModel | ContinuousModel, facts: list[
         if ok:
             continue
         now = "; ".join(f"{p.where} is {p.now}" for p in places[:3]) or "there is none"
-        feature = places[0].where.split(".")[-1] if places and "." in places[0].where else None
-        diags.append(Diagnostic(code="fact-missing", feature=feature, obj=fact.role,
+        obj, _, feature = places[0].where.rpartition(".") if len(places) == 1 and "." in places[0].where else ("", "", "")
+        diags.append(Diagnostic(code="fact-missing", obj=obj or None, feature=feature or None,
                                 message=f"the description's \"{fact.text}\" ({fact.describe()}) is carried by "
                                         f"{_WHERE[fact.role]}{_expected(fact, model)}: {now}"))
     return diags
