@@ -166,3 +166,8 @@ def test_the_replay_eval_compares_old_checks_and_facts(tmp_path) -> None:
 def test_a_level_or_target_in_percent_is_no_route_share() -> None:
     spec = "Customers arrive every 4 minutes; keep the teller's utilisation below 80%; 25% of customers leave."
     assert [f.value for f in extract(spec) if f.role == "share"] == [0.25]
+
+
+def test_an_edit_states_its_new_values_not_the_ones_it_replaces() -> None:
+    assert [(f.role, f.value, f.unit) for f in extract("Simulate 12 hours instead of 8.")] == [("horizon", 12, "hour")]
+    assert [(f.value, f.unit) for f in extract("Increase the inflow from 2 to 3 L per minute.")] == [(3, "liter/minute")]

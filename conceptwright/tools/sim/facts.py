@@ -160,6 +160,9 @@ def _read(spec: str, m: re.Match[str], following: re.Match[str] | None, process:
     before = _clause(spec, start)
     last = before.lower().split()[-3:]
     name = re.search(r"([A-Za-z_]\w*)\s*=\s*$", spec[:start])  # "r = 0.5", "K = 1000"
+    if re.search(r"\b(instead of|rather than|was|previously|no longer|not)\s*$", spec[:start], re.I) or (
+            re.search(r"\bfrom\s*$", spec[:start], re.I) and re.match(r"[^.;,]{0,25}?\bto\s+\d", spec[end:])):
+        return None  # an old value an edit replaces ("12 hours instead of 8", "from 2 to 3 L per minute")
     if re.search(r"\bseed\s*$", spec[:start], re.I):
         return Fact(text=spec[max(0, start - 5):end], start=start - 5, end=end, value=value, role="seed", refers_to="run")
     if word and re.match(r"\s+(every|of|at a time|by one|another|or)\b", spec[end:], re.I):
