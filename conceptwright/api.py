@@ -25,6 +25,7 @@ def generate(
     edit: Any = None,
     edit_mode: str = "whole",
     hooks: Hooks | None = None,
+    samples: int = 1,
     **options: Any,
 ) -> Result:
     """Run the agent for one target. ``model`` is a model string (``smollm2``,
@@ -36,10 +37,11 @@ def generate(
     ``edit``: a conceptual model (the ``conceptual`` of an earlier Result, its JSON, or a typed
     model) to change as ``spec`` instructs; it goes through the same loop and budgets. ``edit_mode``:
     the LLM writes the whole changed model ("whole", default) or a JSON Patch of it ("patch").
-    ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs)."""
+    ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs).
+    ``samples``: test-time search: draw N first answers, repair only the best (``result.search``)."""
     return run_target(get_target(target), spec, resolve(model), strategy=strategy, max_repairs=max_repairs,
                       max_tokens=max_tokens, max_seconds=max_seconds, trace=trace, profile=profile, edit=edit,
-                      edit_mode=edit_mode, hooks=hooks, **options)
+                      edit_mode=edit_mode, hooks=hooks, samples=samples, **options)
 
 
 def save(result: Result, dest: Any) -> list[Path]:

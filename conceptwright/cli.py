@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         if len(target.strategies) > 1:
             p.add_argument("--strategy", choices=target.strategies, default=target.strategies[0])
         p.add_argument("--max-repairs", type=int, default=3, metavar="N")
+        p.add_argument("--samples", type=int, default=1, metavar="N",
+                       help="test-time search: draw N first answers, repair only the best (default 1)")
         p.add_argument("--trace", metavar="T.jsonl", help="append one JSON record per attempt")
         p.add_argument("--profile", help="force a prompt profile (default: chosen from the model name)")
     chat = sub.add_parser("chat", help="a modelling conversation: the first message creates a model, later ones edit it")
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--only", help="comma-separated case ids")
     ev.add_argument("--limit", type=int, default=0, metavar="N", help="the first N cases only")
     ev.add_argument("--without", help="comma-separated named rules switched off (ablation)")
+    ev.add_argument("--samples", help="comma-separated sample counts run side by side (test-time search), e.g. 1,2,4,8")
     ev.add_argument("--workers", type=int, default=1, metavar="N")
     ev.add_argument("--executor", choices=("local", "ray"), default="local")
     ev.add_argument("--ray-address", metavar="ADDR")
@@ -127,11 +130,16 @@ def _eval(args: argparse.Namespace) -> int:
     if len(targets) > 1 and args.cases:
         raise InputError("--cases needs one --target, not all")
     models = [m.strip() for m in args.model.split(",") if m.strip()]
+    try:
+        samples = [int(n) for n in args.samples.split(",") if n.strip()] if args.samples else None
+    except ValueError:
+        raise InputError(f"--samples takes whole numbers separated by commas (1,2,4,8), not '{args.samples}'") from None
     for target in targets:
         out = Path(args.out) / target if len(targets) > 1 else Path(args.out)
         run = run_eval(target, out, models=models, strategies=args.strategy.split(",") if args.strategy else None,
                        cases=args.cases, max_repairs=args.max_repairs, only=args.only.split(",") if args.only else None,
                        limit=args.limit, without=[r for r in (args.without or "").split(",") if r], resume=args.resume,
+                       samples=samples,
                        workers=args.workers, progress=not args.no_progress,
                        executor=RayExecutor(args.workers, address=args.ray_address) if args.executor == "ray" else None)
         valid = sum(bool(r["ok"]) for r in run.rows)
@@ -176,7 +184,8 @@ def _generate(args: argparse.Namespace) -> int:
     target = get_target(args.target)
     result = generate(
         args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
-        max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, **target.options_from_args(args),
+        max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, samples=args.samples,
+        **target.options_from_args(args),
     )
     written = target.write_outputs(result, target.outputs_from_args(args))
     files = ", ".join(str(p) for p in written) or "nothing"

@@ -55,7 +55,8 @@ def execute(job_data: dict[str, Any], out: str, default_model: str | None) -> di
         target = get_target(job.target)
         with rules.disabled(job.without):
             res = generate(job.target, job.spec, model=_backend(model), strategy=job.strategy, max_repairs=job.max_repairs,
-                           max_tokens=job.max_tokens, max_seconds=job.max_seconds, trace=work / "trace.jsonl", **job.options)
+                           max_tokens=job.max_tokens, max_seconds=job.max_seconds, samples=job.samples, trace=work / "trace.jsonl",
+                           **job.options)
         written = target.write_outputs(res, work)
         if res.conceptual is not None:
             (work / "conceptual.json").write_text(json.dumps(res.conceptual, indent=1, default=str), encoding="utf-8")
@@ -67,7 +68,8 @@ def execute(job_data: dict[str, Any], out: str, default_model: str | None) -> di
             "errors": [d.code for d in res.diagnostics if d.severity == "error"][:20],
             "warnings": [d.code for d in res.diagnostics if d.severity == "warning"][:20],
             "input_tokens": res.usage.input_tokens, "output_tokens": res.usage.output_tokens,
-            "llm_seconds": round(sum(r.latency_s for r in res.trace), 3), "files": [p.name for p in written],
+            "llm_seconds": round(res.llm_seconds, 3),
+            "search": res.search.model_dump() if res.search else None, "files": [p.name for p in written],
             "error": None if res.ok else "; ".join(d.message for d in res.diagnostics if d.severity == "error")[:500]})
     except (InputError, LLMError, ValueError, OSError) as exc:
         status.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -76,6 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     br.add_argument("--ratio-jobs", type=int, default=8)
     br.add_argument("--model", default="smollm2")
     br.add_argument("--out", help="markdown report (default evals/reports/bench-resume.md)")
+    sf = sub.add_parser("sim-facts", help="the stated-facts check against the old wording checks: replay, no LLM")
+    sf.add_argument("--cases", help="cases JSONL (default evals/sim/cases.jsonl)")
+    sf.add_argument("--out", help="markdown report (default evals/reports/sim-facts.md)")
+    sf.add_argument("--json", help="also write the replay's figures as JSON")
+    se = sub.add_parser("search", help="test-time search: quality, validity, tokens and seconds against N samples")
+    se.add_argument("--target", required=True, choices=["xmi", "cad", "sim"])
+    se.add_argument("--model", required=True, help="a model string (sim also: reference)")
+    se.add_argument("--n", default="1,2,4,8", help="comma-separated sample counts")
+    se.add_argument("--strategy", help="the strategy searched (default the suite's first)")
+    se.add_argument("--cases", help="cases JSONL (default the built-in suite)")
+    se.add_argument("--max-repairs", type=int, default=3)
+    se.add_argument("--limit", type=int, default=0)
+    se.add_argument("--only", help="comma-separated case ids")
+    se.add_argument("--out", help="markdown report (default evals/reports/search-TARGET-MODEL.md, plot beside it)")
+    se.add_argument("--results", help="the eval folder (default evals/runs/search-TARGET-MODEL)")
+    se.add_argument("--no-progress", action="store_true")
     from .corpus import add_arguments as corpus_arguments
     corpus_arguments(sub.add_parser("corpus", help="public Ecore metamodels through the xmi machinery, no LLM (report evals/reports/corpus.md)"))
     args = p.parse_args(argv)
@@ -93,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         from .sim.run import main as run
     elif args.suite == "corpus":
         from .corpus.run import main as run
+    elif args.suite == "sim-facts":
+        from .sim_facts import main as run
+    elif args.suite == "search":
+        from .search import main as run
     elif args.suite == "ablate":
         from .ablate import main as run
     elif args.suite == "bench-resume":

@@ -255,3 +255,16 @@ def test_the_prefix_cache_gives_the_same_reply_as_a_fresh_decode(backend: LlamaC
     backend.complete(first, max_tokens=4)
     backend.prefix_cache = True
     assert backend.complete(repair, max_tokens=24).text == fresh
+
+
+def test_samples_of_one_prompt_reuse_its_kv_state_with_their_own_seeds(backend: LlamaCppBackend) -> None:
+    """Test-time search draws N answers of the same prompt: with the prefix cache the second and later
+    samples find the whole prompt in the KV state (the worker counts it); each has its own seed."""
+    prompt = [Message(role="user", content="Name a colour. " * 20)]
+    backend.prefix_cache = True
+    backend.complete([Message(role="user", content="Something else entirely.")], max_tokens=2)
+    first = backend.complete(prompt, max_tokens=8, temperature=0.0)
+    assert backend.last_reused_tokens < first.usage.input_tokens  # a new prompt: decoded
+    later = [backend.complete(prompt, max_tokens=8, temperature=0.9, seed=1000 + i) for i in range(2)]
+    assert all(c.usage.input_tokens == first.usage.input_tokens for c in later)
+    assert backend.last_reused_tokens == first.usage.input_tokens  # the whole prompt came from the KV state

@@ -199,6 +199,7 @@ DESCRIPTION_RULES_TESTED = {
     # fire and no-fire tests in tests/test_cad_facts.py
     "cad.fact-sizes", "cad.fact-thickness", "cad.fact-holes", "cad.fact-placement", "cad.fact-axes", "cad.fact-centred",
     "cad.fact-fillets",
+    "sim.facts-carried",  # fire and no-fire tests in tests/test_facts.py
 }
 
 

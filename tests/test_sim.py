@@ -617,8 +617,9 @@ def test_numbered_unused_servers_become_the_missing_activity_and_shares_are_rout
                for f in first.fixes)
     assert any("added activity check_out on officers" in f for f in first.fixes)
     errors = [d for d in first.diagnostics if d.severity == "error"]
-    assert [d.code for d in errors] == ["probability-missing"] * 2  # 60% and 40%
-    assert "60% but no route has p 0.6" in errors[0].message and "40% but no route has p 0.4" in errors[1].message
+    assert [d.code for d in errors] == ["fact-missing"] * 2  # 60% and 40%
+    assert '"60%" (share 0.6) is carried by no route' in errors[0].message
+    assert '"40%" (share 0.4) is carried by no route' in errors[1].message
     assert res.ok and res.repairs == 1
     acts = {a["id"]: a for a in res.conceptual["activities"]}
     assert acts["check_out"]["resource"] == "officers" and acts["check_out"]["duration"]["mean"] == 5

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .protocol import InputError
 from ..core.safexml import read_text
 
-RESERVED = ("id", "target", "spec", "spec_file", "model", "strategy", "max_repairs", "max_tokens", "max_seconds", "without")
+RESERVED = ("id", "target", "spec", "spec_file", "model", "strategy", "max_repairs", "max_tokens", "max_seconds", "without", "samples")
 
 
 class JobSpec(BaseModel):
@@ -49,6 +49,7 @@ class JobSpec(BaseModel):
     max_tokens: int | None = None
     max_seconds: float | None = None
     without: list[str] = Field(default_factory=list)  # named rules switched off for this job (ablations)
+    samples: int = Field(1, ge=1, le=64)  # test-time search: first answers drawn (a strategy "conceptual@4" says the same)
     options: dict[str, Any] = Field(default_factory=dict)
     line: int = 0
 
@@ -78,6 +79,7 @@ class JobStatus(BaseModel):
     warnings: list[str] = Field(default_factory=list)  # codes of the warnings left
     without: list[str] = Field(default_factory=list)
     worker: str = ""
+    search: dict[str, Any] | None = None  # test-time search: samples drawn (tokens each), chosen and why
 
 
 def read_jobs(path: str | Path, known_targets: Iterable[str]) -> tuple[list[JobSpec], list[str]]:

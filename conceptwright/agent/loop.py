@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..core import rules
-from ..llm.base import LLM, LLMError, Message, Usage
+from ..llm.base import LLM, Completion, LLMError, Message, Usage
 from ..core.diagnostics import Diagnostic, render_all, errors
 from .policy import StopPolicy
 from .protocol import Job, Outcome
+from .search import SearchRecord, Sample, agreement, choose, draw
 from .result import Result
 from .events import EventKind, Hooks
 from .trace import AttemptRecord, TraceWriter
@@ -47,56 +49,59 @@ def run_job(
     messages: list[Message] = job.first_messages()
     stop: str | None = None
     restarts, restart = policy.restarts, False
-    while stop is None:
-        try:
-            temperature = getattr(job, "repair_temperature", 0.0) if history else 0.0
-            if restart:
-                temperature = policy.restart_temperature
-            emit("attempt_started", len(history), temperature=temperature,
-                 how="restart" if restart else "repair" if history else "first", max_repairs=policy.max_repairs)
-            completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens, temperature=temperature)
-        except LLMError as exc:
-            if not history:
-                raise
-            stop = "llm_error"
-            records[-1].stop_reason = stop
-            history[-1].diagnostics.append(Diagnostic(code="llm-error", message=str(exc), severity="warning"))
-            break
-        emit("reply_received", len(history), input_tokens=completion.usage.input_tokens,
+    search: SearchRecord | None = None
+
+    def judge(completion: Completion, attempt: int) -> Outcome:
+        emit("reply_received", attempt, input_tokens=completion.usage.input_tokens,
              output_tokens=completion.usage.output_tokens, seconds=completion.latency_s, finish_reason=completion.finish_reason)
         with rules.collect() as fired:
             outcome = job.evaluate(completion.text)
         outcome.rules = sorted(set(fired))
-        emit("fixes_applied", len(history), fixes=outcome.fixes, rules=outcome.rules)
-        emit("diagnostics", len(history), errors=outcome.error_count,
+        emit("fixes_applied", attempt, fixes=outcome.fixes, rules=outcome.rules)
+        emit("diagnostics", attempt, errors=outcome.error_count,
              warnings=len(outcome.diagnostics) - outcome.error_count, diagnostics=outcome.diagnostics, ok=outcome.ok)
+        return outcome
+
+    def record_of(completion: Completion, outcome: Outcome, sent: list[Message], attempt: int,
+                  sample: int | None = None) -> AttemptRecord:
+        return AttemptRecord(
+            run_id=run_id, attempt=attempt, target=target, strategy=job.strategy, prompt_variant=job.prompt_variant,
+            provider=getattr(llm, "provider", "unknown"), model=llm.name, input_tokens=completion.usage.input_tokens,
+            output_tokens=completion.usage.output_tokens, finish_reason=completion.finish_reason,
+            latency_s=round(completion.latency_s, 4), constrained=completion.constrained,
+            messages=[m.model_dump() for m in sent], raw_output=completion.text, diagnostics=outcome.diagnostics,
+            fixes=outcome.fixes, rules=outcome.rules, ok=outcome.ok, stop_reason=stop, sample=sample)
+
+    pending: tuple[Completion, Outcome] | None = None
+    if policy.samples > 1:  # test-time search: N first answers, the loop goes on from the best
+        search, pending, usage, messages = _search(job, llm, policy, messages, emit, judge, record_of, records)
+    while stop is None:
+        if pending is not None:
+            (completion, outcome), pending = pending, None
+        else:
+            try:
+                temperature = getattr(job, "repair_temperature", 0.0) if history else 0.0
+                if restart:
+                    temperature = policy.restart_temperature
+                emit("attempt_started", len(history), temperature=temperature,
+                     how="restart" if restart else "repair" if history else "first", max_repairs=policy.max_repairs)
+                completion = llm.complete(messages, schema=job.schema, max_tokens=job.max_tokens, temperature=temperature)
+            except LLMError as exc:
+                if not history:
+                    raise
+                stop = "llm_error"
+                records[-1].stop_reason = stop
+                history[-1].diagnostics.append(Diagnostic(code="llm-error", message=str(exc), severity="warning"))
+                break
+            outcome = judge(completion, len(history))
+            usage = usage + completion.usage
         history.append(outcome)
-        usage = usage + completion.usage
         stop = policy.decide(history, usage.total, time.perf_counter() - start)
         restart = stop == "no_progress_same_diagnostics" and restarts > 0 and len(history) - 1 < policy.max_repairs
         if restart:
             stop, restarts = None, restarts - 1
-        record = AttemptRecord(
-            run_id=run_id,
-            attempt=len(history) - 1,
-            target=target,
-            strategy=job.strategy,
-            prompt_variant=job.prompt_variant,
-            provider=getattr(llm, "provider", "unknown"),
-            model=llm.name,
-            input_tokens=completion.usage.input_tokens,
-            output_tokens=completion.usage.output_tokens,
-            finish_reason=completion.finish_reason,
-            latency_s=round(completion.latency_s, 4),
-            constrained=completion.constrained,
-            messages=[m.model_dump() for m in messages],
-            raw_output=completion.text,
-            diagnostics=outcome.diagnostics,
-            fixes=outcome.fixes,
-            rules=outcome.rules,
-            ok=outcome.ok,
-            stop_reason=stop,
-        )
+        record = record_of(completion, outcome, messages, len(history) - 1,
+                           sample=search.chosen if search is not None and len(history) == 1 else None)
         records.append(record)
         emit("attempt_finished", record.attempt, record=record)
         if stop is None:
@@ -129,11 +134,54 @@ def run_job(
         facts=chosen.facts,
         rules=sorted({r for o in history for r in o.rules} | set(chosen.rules)),
         usage=usage,
-        trace=records,
+        trace=[r for r in records if r.sample is None or r.sample == (search.chosen if search else None)],
+        search=search,
         stop_reason=stop or "",
         best_attempt=best,
         seconds=round(time.perf_counter() - start, 3),
     )
+
+
+def _search(job: Job, llm: LLM, policy: StopPolicy, messages: list[Message], emit: Callable[..., None],
+            judge: Callable[[Completion, int], Outcome], record_of: Callable[..., AttemptRecord],
+            records: list[AttemptRecord]) -> tuple[SearchRecord, tuple[Completion, Outcome], Usage, list[Message]]:
+    """Draw ``policy.samples`` first answers of the same prompt, judge each, and return the search
+    record, the chosen sample (the loop's attempt 0), the tokens of all samples and its prompt. The samples not
+    chosen go to the trace file (``sample`` set, ``attempt`` 0) but not to the result's trace. A job
+    with alternative examples may give sample i > 0 its own prompt (optional ``sample_messages(i)``);
+    without it all samples share the first prompt (and a local model its KV state)."""
+    drawn: list[tuple[Completion, Outcome]] = []
+    samples: list[Sample] = []
+    prompts: list[list[Message]] = []
+    usage = Usage()
+    for i in range(policy.samples):
+        temperature = 0.0 if i == 0 else policy.sample_temperature
+        seed = None if i == 0 else policy.sample_seed + i
+        emit("attempt_started", 0, temperature=temperature, how="sample", sample=i, samples=policy.samples,
+             max_repairs=policy.max_repairs)
+        prompt = messages if i == 0 or not hasattr(job, "sample_messages") else job.sample_messages(i)
+        try:
+            completion = draw(llm, prompt, job, temperature=temperature, seed=seed)
+        except LLMError:
+            if not drawn:
+                raise
+            break  # go on with the samples drawn so far
+        usage = usage + completion.usage
+        outcome = judge(completion, 0)
+        drawn.append((completion, outcome))
+        prompts.append(prompt)
+        samples.append(Sample(index=i, temperature=temperature, seed=seed, input_tokens=completion.usage.input_tokens,
+                              output_tokens=completion.usage.output_tokens, seconds=round(completion.latency_s, 4),
+                              ok=outcome.ok, errors=outcome.error_count, agreement=round(agreement(job, outcome), 4)))
+        if policy.sample_until_valid and outcome.ok and i > 0:
+            break
+    best, why = choose([o for _, o in drawn], [s.agreement for s in samples])
+    for i, (completion, outcome) in enumerate(drawn):
+        if i != best:  # the chosen one is recorded by the loop as its attempt 0
+            record = record_of(completion, outcome, prompts[i], 0, sample=i)
+            records.append(record)
+            emit("attempt_finished", 0, record=record)
+    return SearchRecord(samples=samples, chosen=best, why=why), drawn[best], usage, prompts[best]
 
 
 def _fresh_start(first: list[Message], previous: Outcome) -> list[Message]:

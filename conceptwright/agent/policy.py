@@ -1,7 +1,7 @@
 """When to stop repairing."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .protocol import Outcome
 from ..core.diagnostics import errors
@@ -22,6 +22,10 @@ class StopPolicy(BaseModel):
     restarts: int = 1  # fresh starts (first prompt + the problems, no previous answer) when a repair repeats itself
     max_continuations: int = 6  # calls that continue an unfinished answer, beside the repairs
     restart_temperature: float = 0.8
+    samples: int = Field(1, ge=1, le=64)  # test-time search: first answers drawn (agent/search.py); 1 = no search
+    sample_temperature: float = 0.7  # of the samples after the first (the first is at temperature 0)
+    sample_seed: int = 1000  # sample i > 0 gets seed sample_seed + i where the backend takes a seed
+    sample_until_valid: bool = False  # stop drawing at the first valid sample after the first
     last_resort_keep: float = 0.5  # the last resort may give up content only while it keeps this share of the best score
 
     def decide(self, history: list[Outcome], tokens: int, seconds: float) -> str | None:

@@ -60,6 +60,9 @@ class Job(Protocol):
 
     # optional: ``last_resort(best: Outcome) -> Outcome | None``, called once when no attempt
     # passed; what it gives up must be named in a warning (the xmi job prunes ids nobody wrote)
+    # optional: ``agreement(outcome) -> float`` in [0, 1], how well an attempt agrees with the
+    # description (sim: the share of stated facts carried); test-time search ranks samples by it
+    # optional: ``sample_messages(i) -> list[Message]``, another first prompt (another example) for sample i > 0
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from ..llm.base import Usage
 from ..core.diagnostics import Diagnostic
+from .search import SearchRecord
 from .trace import AttemptRecord
 
 
@@ -26,10 +27,17 @@ class Result(BaseModel):
     stop_reason: str = ""
     best_attempt: int = 0
     seconds: float = 0.0
+    search: SearchRecord | None = None  # test-time search (samples > 1): samples drawn, tokens each, chosen and why
 
     @property
     def attempts(self) -> int:
         return len(self.trace)
+
+    @property
+    def llm_seconds(self) -> float:
+        """Seconds in the LLM: the attempts, plus the samples the search drew and did not choose."""
+        drawn = sum(s.seconds for s in self.search.samples if s.index != self.search.chosen) if self.search else 0.0
+        return sum(r.latency_s for r in self.trace) + drawn
 
     @property
     def repairs(self) -> int:

@@ -16,6 +16,20 @@ from .protocol import InputError, Target
 from .result import Result
 from .trace import TraceWriter
 
+MAX_SAMPLES = 64
+
+
+def split_strategy(strategy: str, samples: int = 1) -> tuple[str, int]:
+    """``conceptual@4`` -> ("conceptual", 4); a plain strategy keeps ``samples``. InputError when bad."""
+    name, at, n = strategy.partition("@")
+    if at:
+        if not n.isdigit():
+            raise InputError(f"bad strategy '{strategy}': the samples after '@' are a whole number (conceptual@4)")
+        samples = int(n)
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"samples must be between 1 and {MAX_SAMPLES}, not {samples}")
+    return name, samples
+
 
 def run_target(
     tgt: Target,
@@ -31,10 +45,14 @@ def run_target(
     edit: Any = None,
     edit_mode: str = "whole",
     hooks: Hooks | None = None,
+    samples: int = 1,
     **options: Any,
 ) -> Result:
     """Prepare ``tgt``'s job for ``spec`` (an instruction when ``edit`` is a model) and run it.
-    ``edit_mode``: the edit's first reply is the whole changed model ("whole") or a JSON Patch ("patch")."""
+    ``edit_mode``: the edit's first reply is the whole changed model ("whole") or a JSON Patch ("patch").
+    ``samples``: test-time search, N first answers and the repairs from the best (``agent/search.py``);
+    a strategy ``conceptual@4`` says the same."""
+    strategy, samples = split_strategy(strategy, samples)
     if edit_mode not in EDIT_MODES:
         raise InputError(f"unknown edit mode '{edit_mode}': {', '.join(EDIT_MODES)}")
     if edit is not None:
@@ -45,5 +63,5 @@ def run_target(
     job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
     if edit is not None and edit_mode == "patch":
         job = PatchEdit(job)
-    policy = StopPolicy(max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds)
+    policy = StopPolicy(max_repairs=max_repairs, max_tokens=max_tokens, max_seconds=max_seconds, samples=samples)
     return run_job(job, llm, target=tgt.name, policy=policy, trace=TraceWriter(trace), hooks=hooks)

@@ -34,6 +34,7 @@ class AttemptRecord(BaseModel):
     rules: list[str] = Field(default_factory=list)  # named rules that fired on this attempt
     ok: bool
     stop_reason: str | None = None
+    sample: int | None = None  # test-time search: which of the N first answers this is (None: no search, or a repair)
     time_unix: float = Field(default_factory=time.time)
 
     def to_json(self) -> str:

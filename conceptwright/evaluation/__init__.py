@@ -105,7 +105,7 @@ class EvalRun:
 def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategies: list[str] | None = None,
              cases: str | Path | None = None, max_repairs: int = 3, only: list[str] | None = None, limit: int = 0,
              without: list[str] | None = None, resume: bool = False, workers: int = 1, executor: Any = None,
-             progress: bool = True, title: str | None = None) -> EvalRun:
+             progress: bool = True, title: str | None = None, samples: list[int] | None = None) -> EvalRun:
     """Run a suite's cases for each model and strategy into ``out`` and score them.
 
     ``resume`` keeps the finished jobs (and their scores) of an earlier, killed run of the same
@@ -123,6 +123,10 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
     if not case_list:
         raise InputError("no cases to run (check --cases, --only and --limit)")
     strategies = strategies or list(suite.STRATEGIES)
+    if samples:
+        if any(not 1 <= n <= 64 for n in samples):
+            raise InputError("each sample count must be between 1 and 64")
+        strategies = [f"{s.partition('@')[0]}@{n}" for s in strategies for n in dict.fromkeys(samples)]
     off = sorted(set(without or []))
     get_target_rules(suite.TARGET)
     unknown = [r for r in off if r not in rules.REGISTRY]
@@ -143,8 +147,8 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
                 job_id = slug(f"{case['id']}.{strategy}.{slug(model)}")
                 index[job_id] = (case, strategy, model)
                 lines.append({"id": job_id, "target": suite.TARGET, "spec": case["spec"], "model": model,
-                              "strategy": strategy, "max_repairs": max_repairs, "without": off,
-                              **suite.job_options(case, strategy)})
+                              "strategy": strategy, "max_repairs": max_repairs, "without": off,  # "conceptual@4": N samples
+                              **suite.job_options(case, strategy.partition("@")[0])})
     job_file = out / "jobs.jsonl"
     job_file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     if executor is None:  # one worker: in this process (models it holds stay loaded); more: one process per worker
@@ -170,7 +174,8 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
                "repairs": max(0, status.attempts - 1), "valid_at": status.valid_at, "stop": status.stop_reason or status.error or "",
                "tokens_in": status.input_tokens, "tokens_out": status.output_tokens, "seconds": status.seconds,
                "llm_seconds": status.llm_seconds, "rules": status.rules, "errors": status.errors[:10],
-               "warnings": status.warnings[:10], "without": off}
+               "warnings": status.warnings[:10], "without": off,
+               "samples": len((status.search or {}).get("samples") or []) or 1}
         row |= suite.score(case, store.jobs / job_id, status)
         cached.write_text(json.dumps(row), encoding="utf-8")
         rows.append(row)

@@ -99,6 +99,7 @@ def _complete(llama: Any, req: dict[str, Any], grammars: dict[str, Any]) -> dict
             grammar = grammars[key]
     if not req.get("prefix_cache", False):
         llama.reset()
+    kept = [int(t) for t in llama._input_ids]  # the KV state's tokens before this call (none after a reset)
     llama.set_seed(req["seed"])
     kwargs = {"messages": req["messages"], "grammar": grammar, "logits_processor": processors,
               "max_tokens": req.get("max_tokens"), "temperature": req.get("temperature", 0.0), "seed": req["seed"]}
@@ -106,7 +107,20 @@ def _complete(llama: Any, req: dict[str, Any], grammars: dict[str, Any]) -> dict
         out = _timed(llama, kwargs) if req.get("timing") else llama.create_chat_completion(**kwargs)
     except ValueError as exc:  # e.g. the prompt is longer than the context window
         return {"ok": False, "kind": "context", "error": str(exc)}
-    return {"ok": True, "out": out}
+    return {"ok": True, "out": out, "cache": {"reused_tokens": _reused(kept, llama, out)}}
+
+
+def _reused(kept: list[int], llama: Any, out: dict[str, Any]) -> int:
+    """Prompt tokens this call took from the KV state it found: the tokens the state held before
+    that the new prompt starts with (llama-cpp-python decodes only the rest), at most the prompt."""
+    now = [int(t) for t in llama._input_ids]
+    n = 0
+    for a, b in zip(kept, now):
+        if a != b:
+            break
+        n += 1
+    prompt = (out.get("usage") or {}).get("prompt_tokens") or n
+    return min(n, prompt)
 
 
 def _timed(llama: Any, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -100,6 +100,8 @@ class LlamaCppBackend:
         if prefix_cache is None:
             prefix_cache = os.environ.get("CONCEPTWRIGHT_PREFIX_CACHE", "1") != "0"
         self.prefix_cache = prefix_cache
+        self.last_reused_tokens = 0  # prompt tokens the last call took from the KV state (prefix cache)
+        self.reused_tokens = 0  # the same, summed over this backend's calls
 
     @property
     def config(self) -> WorkerConfig:
@@ -128,7 +130,10 @@ class LlamaCppBackend:
         schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.0,
+        seed: int | None = None,
     ) -> Completion:
+        """``seed``: this call's sampling seed (default the backend's); the search gives each sample its own,
+        while the prompt's KV state is kept between calls (prefix cache), so N samples decode the prompt once."""
         schema_json = None
         if schema is not None:
             check_grammar_schema(schema)
@@ -137,7 +142,7 @@ class LlamaCppBackend:
         start = time.perf_counter()
         reply = self.worker.request(
             {"op": "complete", "messages": [m.model_dump() for m in messages], "schema_json": schema_json,
-             "max_tokens": max_tokens, "temperature": temperature, "seed": self.seed,
+             "max_tokens": max_tokens, "temperature": temperature, "seed": self.seed if seed is None else seed,
              "grammar_engine": self.grammar_engine, "prefix_cache": self.prefix_cache},
             timeout_s=self.timeout_s, doing="decoding with",
         )
@@ -149,6 +154,8 @@ class LlamaCppBackend:
                 raise LLMError(f"{self.name}: {reply['error']} (context window {self.n_ctx}, prompt budget {prompt_budget})")
             raise LLMError(f"{self.name}: {reply['error']}")
         out = reply["out"]
+        self.last_reused_tokens = int((reply.get("cache") or {}).get("reused_tokens") or 0)
+        self.reused_tokens += self.last_reused_tokens
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         return Completion(
