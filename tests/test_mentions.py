@@ -91,3 +91,15 @@ def test_repairs_after_labels_are_ordinary_json_and_the_rule_is_quiet_elsewhere(
     with rules.disabled({"xmi.mentions"}):
         res, calls = _run(metamodels, TINY, [good])
     assert "xmi.mentions" not in res.rules and "objects" in json.dumps(calls[0]["schema"])
+
+
+def test_agreement_is_the_share_of_stated_names_the_model_carries(metamodels):
+    from conceptwright.agent.protocol import Outcome
+    from conceptwright.compilers.xmi.metamodel import Metamodel
+    from conceptwright.targets.xmi import ConceptualJob
+
+    job = ConceptualJob(Metamodel(metamodels / "Families.ecore"), SMITH, Profile(name="p"), None)
+    half = {"objects": [{"id": "f", "class": "Family", "attrs": {"lastName": "Smith"}},
+                        {"id": "j", "class": "Member", "attrs": {"firstName": "John"}}]}
+    assert job.agreement(Outcome(conceptual=half)) == 2 / 5
+    assert job.agreement(Outcome(conceptual=None)) == 0.0

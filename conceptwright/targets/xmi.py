@@ -26,7 +26,7 @@ from ..prompts import xmi as prompts
 from ..prompts.profiles import Profile
 from ..core import rules
 from ..core.diagnostics import Diagnostic, errors, render_all
-from ..core.spans import restrict_strings, stated_strings
+from ..core.spans import restrict_strings, stated_names, stated_strings
 from ..core.jsonparse import extract_json
 from ..tools.xmi.check import check_model, missing_objects
 from ..tools.render import render
@@ -173,6 +173,16 @@ class ConceptualJob(_XmiJob):
         out = self.evaluate_model(model, fixes)
         out.continued = merged is not None
         return out
+
+    def agreement(self, outcome: Outcome) -> float:
+        """The share of the description's stated names that some string value of the model carries
+        (test-time search ranks valid samples by it)."""
+        names = {n for n, _ in stated_names(self.spec)}
+        if not names or not isinstance(outcome.conceptual, dict):
+            return 0.0
+        values = {str(v) for o in outcome.conceptual.get("objects", []) if isinstance(o, dict)
+                  for a in (o.get("attrs") or {}).values() for v in (a if isinstance(a, list) else [a])}
+        return len(names & values) / len(names)
 
     def _evaluate_labels(self, raw: str) -> Outcome:
         self._labelling, self.schema = False, self._schema
