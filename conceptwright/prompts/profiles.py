@@ -24,6 +24,7 @@ class Profile(BaseModel):
     max_tokens: int = 3072  # output budget per call
     temperature: float = 0.0
     repair_temperature: float = 0.3  # a little sampling so a repair does not repeat the previous answer
+    sections: dict[str, str] = Field(default_factory=dict)  # prompt section overrides of the variant in use (template.py)
 
 
 def _load(path: Path | None = None) -> list[Profile]:
