@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-repairs", type=int, default=3, metavar="N")
         p.add_argument("--trace", metavar="T.jsonl", help="append one JSON record per attempt")
         p.add_argument("--profile", help="force a prompt profile (default: chosen from the model name)")
+        p.add_argument("--variant", help="a prompt variant, by name or JSON path (default: the model's calibrated one)")
     chat = sub.add_parser("chat", help="a modelling conversation: the first message creates a model, later ones edit it")
     chat.add_argument("--target", choices=sorted(available()), help="xmi, cad or sim (not needed with --session)")
     chat.add_argument("--metamodel", metavar="M.ecore", help="the Ecore metamodel (xmi)")
@@ -176,7 +177,8 @@ def _generate(args: argparse.Namespace) -> int:
     target = get_target(args.target)
     result = generate(
         args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
-        max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, **target.options_from_args(args),
+        max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, variant=args.variant,
+        **target.options_from_args(args),
     )
     written = target.write_outputs(result, target.outputs_from_args(args))
     files = ", ".join(str(p) for p in written) or "nothing"

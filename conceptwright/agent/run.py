@@ -8,6 +8,7 @@ from typing import Any
 
 from ..llm.base import LLM
 from ..prompts.profiles import profile_for
+from ..prompts.variant import with_variant
 from .events import Hooks
 from .loop import run_job
 from .patch import EDIT_MODES, PatchEdit
@@ -28,20 +29,22 @@ def run_target(
     max_seconds: float | None = None,
     trace: str | Path | None = None,
     profile: str | None = None,
+    variant: str | None = None,
     edit: Any = None,
     edit_mode: str = "whole",
     hooks: Hooks | None = None,
     **options: Any,
 ) -> Result:
     """Prepare ``tgt``'s job for ``spec`` (an instruction when ``edit`` is a model) and run it.
-    ``edit_mode``: the edit's first reply is the whole changed model ("whole") or a JSON Patch ("patch")."""
+    ``edit_mode``: the edit's first reply is the whole changed model ("whole") or a JSON Patch ("patch").
+    ``variant``: a prompt variant (name or JSON path); default: the model's calibrated one, if any."""
     if edit_mode not in EDIT_MODES:
         raise InputError(f"unknown edit mode '{edit_mode}': {', '.join(EDIT_MODES)}")
     if edit is not None:
         if "edit" not in inspect.signature(tgt.prepare).parameters:
             raise InputError(f"the {tgt.name} target cannot edit a model")
         options["edit"] = edit
-    prof = profile_for(llm.name, profile)
+    prof = with_variant(profile_for(llm.name, profile), tgt.name, llm.name, variant)
     job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
     if edit is not None and edit_mode == "patch":
         job = PatchEdit(job)
