@@ -1,0 +1,91 @@
+"""conceptwright calibrate: GEPA over section texts with scripted models (fast, offline)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conceptwright import jobs
+from conceptwright.evaluation import calibrate as cal
+from conceptwright.evaluation.prompt_runs import case_score
+from conceptwright.prompts import variant as V
+
+from .prompt_doubles import MAGIC, PhraseLLM, PhraseReflector, families_cases
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CONCEPTWRIGHT_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def cases(tmp_path, metamodels) -> Path:
+    return families_cases(tmp_path / "cases.jsonl", metamodels / "Families.ecore")
+
+
+def test_score_orders_validity_then_quality_then_tokens() -> None:
+    assert case_score(True, 0.0, 9000) > case_score(False, 1.0, 0)
+    assert case_score(True, 0.6, 9000) > case_score(True, 0.5, 0)
+    assert case_score(True, 0.5, 100) > case_score(True, 0.5, 5000)
+    assert 0.0 <= case_score(False, 0.0, 10**6) and case_score(True, 1.0, 0) <= 1.0
+
+
+def test_split_is_disjoint_and_deterministic() -> None:
+    cases = [{"id": f"c{i}", "spec": "x"} for i in range(7)]
+    a, b = cal.split_cases(cases), cal.split_cases(list(reversed(cases)))
+    assert a == b and len(a[1]) == 2 and not {c["id"] for c in a[0]} & {c["id"] for c in a[1]}
+    with pytest.raises(cal.InputError):
+        cal.split_cases(cases[:1])
+
+
+def test_a_better_section_is_found_and_accepted(home: Path, cases: Path, tmp_path: Path) -> None:
+    llm, reflector = PhraseLLM(), PhraseReflector()
+    jobs._MODELS.update({"phrase": llm, "reflector": reflector})
+    run = cal.calibrate("phrase", "xmi", cases=cases, budget=30, reflect_model="reflector", out=tmp_path / "run",
+                        progress=False)
+    assert run.accepted, run.evidence.reason
+    assert any(MAGIC in text for text in run.variant.sections.values())
+    ev = run.evidence
+    assert ev.variant.heldout > ev.default.heldout and ev.variant.calibration > ev.default.calibration
+    assert ev.reflection_calls == len(reflector.prompts) >= 1 and ev.llm_calls == len(llm.calls)
+    assert set(ev.calibration_cases).isdisjoint(ev.heldout_cases)
+    # stored: the candidate and the model's active variant, which a later run then uses
+    assert V.load_variant(run.path) == run.variant
+    active = V.find_variant("xmi", "phrase")
+    assert active is not None and active.name == run.variant.name
+    assert "litellm" not in sys.modules  # the optimiser ran on our own backends only
+
+
+def test_worse_on_heldout_is_rejected(home: Path, cases: Path, tmp_path: Path) -> None:
+    from conceptwright.evaluation import get_suite
+
+    calib, held = cal.split_cases(get_suite("xmi").load_cases(cases))
+    llm = PhraseLLM(worse_with_magic={c["spec"] for c in held})
+    jobs._MODELS.update({"phrase": llm, "reflector": PhraseReflector()})
+    run = cal.calibrate("phrase", "xmi", cases=cases, budget=30, reflect_model="reflector", out=tmp_path / "run",
+                        progress=False)
+    assert not run.accepted and "held-out got worse" in run.evidence.reason
+    assert run.evidence.variant.calibration > run.evidence.default.calibration  # better where it was tuned
+    assert V.find_variant("xmi", "phrase") is None  # not made active: runs keep the defaults
+    assert V.load_variant(run.path).evidence.accepted is False  # but kept, with its evidence
+
+
+def test_a_killed_calibration_resumes_without_repeating_calls(home: Path, cases: Path, tmp_path: Path) -> None:
+    fresh_llm = PhraseLLM()
+    jobs._MODELS.update({"phrase": fresh_llm, "reflector": PhraseReflector()})
+    fresh = cal.calibrate("phrase", "xmi", cases=cases, budget=30, reflect_model="reflector", out=tmp_path / "fresh",
+                          progress=False)
+    killed = PhraseLLM(die_after=len(fresh_llm.calls) // 2)
+    jobs._MODELS.update({"phrase": killed, "reflector": PhraseReflector()})
+    with pytest.raises(KeyboardInterrupt):
+        cal.calibrate("phrase", "xmi", cases=cases, budget=30, reflect_model="reflector", out=tmp_path / "resumed",
+                      progress=False)
+    again = PhraseLLM()
+    jobs._MODELS["phrase"] = again
+    resumed = cal.calibrate("phrase", "xmi", cases=cases, budget=30, reflect_model="reflector", out=tmp_path / "resumed",
+                            resume=True, progress=False)
+    assert len(killed.calls) + len(again.calls) == len(fresh_llm.calls)  # nothing done twice
+    assert resumed.accepted == fresh.accepted and resumed.variant.sections == fresh.variant.sections
+    assert resumed.evidence.llm_calls == fresh.evidence.llm_calls
