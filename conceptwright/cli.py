@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--ray-address", metavar="ADDR")
     ev.add_argument("--resume", action="store_true", help="keep the finished jobs of an earlier (killed) run in DIR")
     ev.add_argument("--no-progress", action="store_true")
+    from .prompt_commands import add_parsers
+
+    add_parsers(sub, _Parser)
     serve = sub.add_parser("serve", help="the web chat (Gradio), on http://HOST:PORT")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -149,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor()
-    commands = {"chat": _chat, "batch": _batch, "eval": _eval, "serve": _serve, "generate": _generate}
+    from .prompt_commands import calibrate_command, prompts_command
+
+    commands = {"chat": _chat, "batch": _batch, "eval": _eval, "serve": _serve, "generate": _generate,
+                "calibrate": calibrate_command, "prompts": prompts_command}
     try:
         return commands[args.command](args)
     except (InputError, LLMError, ValueError) as exc:
