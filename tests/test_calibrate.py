@@ -40,7 +40,14 @@ def test_split_is_disjoint_and_deterministic() -> None:
         cal.split_cases(cases[:1])
 
 
-def test_a_better_section_is_found_and_accepted(home: Path, cases: Path, tmp_path: Path) -> None:
+def test_a_better_section_is_found_and_accepted(home: Path, cases: Path, tmp_path: Path, monkeypatch) -> None:
+    import socket
+
+    def no_network(*args, **kw):
+        raise AssertionError("the optimiser tried the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
     llm, reflector = PhraseLLM(), PhraseReflector()
     jobs._MODELS.update({"phrase": llm, "reflector": reflector})
     run = cal.calibrate("phrase", "xmi", cases=cases, budget=30, reflect_model="reflector", out=tmp_path / "run",
@@ -56,6 +63,11 @@ def test_a_better_section_is_found_and_accepted(home: Path, cases: Path, tmp_pat
     active = V.find_variant("xmi", "phrase")
     assert active is not None and active.name == run.variant.name
     assert "litellm" not in sys.modules  # the optimiser ran on our own backends only
+    from conceptwright.agent.batch import BatchStore
+
+    statuses = [s for p in (tmp_path / "run/runs/jobs").iterdir() if (s := BatchStore(tmp_path / "run/runs").status(p.name))]
+    assert len(statuses) >= 8
+    assert all("phrase-cand-" in s.prompt_variant for s in statuses)  # each job's status names the variant it ran with
 
 
 def test_worse_on_heldout_is_rejected(home: Path, cases: Path, tmp_path: Path) -> None:

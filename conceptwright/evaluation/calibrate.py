@@ -88,7 +88,6 @@ class Reflector:
             self.state.replies[key] = completion.text
             self.state.reflection_calls += 1
             self.state.tokens += completion.usage.total
-            self.state.save()
             self.on_call()
         return self.state.replies[key]
 
@@ -201,23 +200,21 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
         shutil.rmtree(out)
     (out / "gepa").mkdir(parents=True, exist_ok=True)
     state = State(out / "state.json")
-    started = time.perf_counter()
+    started, seconds_before = time.perf_counter(), state.seconds
     bar = _bar(budget, state.calls, f"calibrate {target}") if progress else None
 
-    def spent(n: int) -> None:
-        state.task_calls += n
+    def spent(calls: int, tokens: int = 0, reflected: bool = False) -> None:
+        """Count calls as they are made (the state survives a kill); reflections are counted by the Reflector."""
+        state.task_calls += calls
+        state.tokens += tokens
+        state.seconds = seconds_before + time.perf_counter() - started
         state.save()
         if bar is not None:
-            bar.update(n)
+            bar.update(calls + reflected)
 
     profile = profile_for(engine._backend(model).name)
     runner = CaseRunner(suite, template, model, out, max_repairs=max_repairs, on_calls=spent)
-    reflector = Reflector(engine._backend(reflect_model or model), state, on_call=lambda: spent_reflection())
-
-    def spent_reflection() -> None:
-        if bar is not None:
-            bar.update(1)
-
+    reflector = Reflector(engine._backend(reflect_model or model), state, on_call=lambda: spent(0, reflected=True))
     adapter = PromptAdapter(runner, template, reflector)
     seed_cand = seed_candidate(template, profile)
     try:
@@ -232,8 +229,7 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
     finally:
         if bar is not None:
             bar.close()
-    state.tokens += runner.tokens
-    state.seconds += time.perf_counter() - started
+    state.seconds = seconds_before + time.perf_counter() - started
     state.save()
     if best == seed_cand or cal_best <= cal_default:
         accepted, reason = False, f"no candidate beat the defaults on the calibration cases ({cal_best:.3f} vs {cal_default:.3f})"

@@ -81,11 +81,11 @@ class CaseRunner:
     """Runs cases of ``suite`` with ``model`` and a candidate, as real jobs kept under ``out``."""
 
     def __init__(self, suite: Any, template: Template, model: str, out: Path, *, max_repairs: int = 1,
-                 on_calls: Callable[[int], None] | None = None) -> None:
+                 on_calls: Callable[[int, int], None] | None = None) -> None:
         self.suite, self.template, self.model, self.out = suite, template, model, Path(out)
         self.max_repairs = max_repairs
         self.store = BatchStore(self.out / "runs")
-        self.on_calls = on_calls or (lambda n: None)
+        self.on_calls = on_calls or (lambda calls, tokens: None)
         self.calls = 0
         self.tokens = 0
 
@@ -112,7 +112,7 @@ class CaseRunner:
             calls = status.attempts
             self.calls += calls
             self.tokens += status.tokens
-            self.on_calls(calls)
+            self.on_calls(calls, status.tokens)
         row = self.suite.score(case, self.store.jobs / job_id, status) if status.error is None or status.attempts else {}
         q = quality(self.suite.TARGET, self.suite, row) if row else 0.0
         score = case_score(status.ok, q, status.tokens)
