@@ -243,8 +243,9 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
                         variant=SplitScores(calibration=cal_best, heldout=held_best), llm_calls=state.task_calls,
                         reflection_calls=state.reflection_calls, tokens=state.tokens, minutes=round(state.seconds / 60, 2),
                         accepted=accepted, reason=reason)
-    variant = to_variant(best, name=f"{model_key(model)}-{target}-cal-{stamp()}", target=target, template=template,
-                         model=model, base=seed_cand).model_copy(update={"evidence": evidence})
+    key = model_key(engine._backend(model).name)  # the name runs look variants up by
+    variant = to_variant(best, name=f"{key}-{target}-cal-{stamp()}", target=target, template=template,
+                         model=key, base=seed_cand).model_copy(update={"evidence": evidence})
     variant = _with_profile_sections(variant, seed_cand, best, template)
     path = store_result(variant, activate=accepted)
     return Calibration(variant, path, accepted, evidence, adapter.rejected)

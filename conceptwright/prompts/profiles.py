@@ -1,7 +1,8 @@
 """Per-model prompt profiles. A prompt tuned for one model loses accuracy on another, so
 each model family gets its own settings; ``profiles.json`` ships the calibrated ones and a
 user file (``$CONCEPTWRIGHT_PROFILES`` or ``~/.config/conceptwright/profiles.json``) can
-override them, e.g. with the output of ``python -m evals calibrate``."""
+override them. Calibrated prompt variants (``variant.py``, ``conceptwright calibrate``) are
+applied on top of a profile: their decoding settings replace its own."""
 from __future__ import annotations
 
 import json
