@@ -127,3 +127,12 @@ def test_cli_calibrate_then_list_show_promote(home: Path, cases: Path, tmp_path:
     assert main(["calibrate", "--model", "phrase", "--target", "nope"]) == 1  # bad arguments: one line, exit 1
     assert main(["prompts", "show", "missing-variant"]) == 1
     assert capsys.readouterr().err.strip().count("\n") == 1  # argparse's line + ours
+
+
+def test_resume_of_other_cases_is_refused(home: Path, cases: Path, tmp_path: Path) -> None:
+    jobs._MODELS.update({"phrase": PhraseLLM(), "reflector": PhraseReflector()})
+    cal.calibrate("phrase", "xmi", cases=cases, budget=4, reflect_model="reflector", out=tmp_path / "r", progress=False)
+    with pytest.raises(cal.InputError, match="other settings or cases") as err:
+        cal.calibrate("phrase", "xmi", cases=cases, budget=4, limit=4, reflect_model="reflector", out=tmp_path / "r",
+                      resume=True, progress=False)
+    assert "\n" not in str(err.value)

@@ -62,6 +62,7 @@ class State:
         self.tokens: int = data.get("tokens", 0)
         self.seconds: float = data.get("seconds", 0.0)
         self.replies: dict[str, str] = data.get("replies", {})
+        self.run: dict[str, Any] = data.get("run", {})  # what the run is of (model, target, cases): a resume must match
 
     @property
     def calls(self) -> int:
@@ -70,7 +71,8 @@ class State:
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"task_calls": self.task_calls, "reflection_calls": self.reflection_calls,
-                                   "tokens": self.tokens, "seconds": round(self.seconds, 2), "replies": self.replies}),
+                                   "tokens": self.tokens, "seconds": round(self.seconds, 2), "run": self.run,
+                                   "replies": self.replies}),
                        encoding="utf-8")
         tmp.replace(self.path)
 
@@ -200,6 +202,12 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
         shutil.rmtree(out)
     (out / "gepa").mkdir(parents=True, exist_ok=True)
     state = State(out / "state.json")
+    run = {"model": model, "target": target, "calibration": [c["id"] for c in calib], "heldout": [c["id"] for c in held],
+           "max_repairs": max_repairs, "minibatch": minibatch}
+    if state.run and state.run != run:
+        raise InputError(f"{out} holds a calibration of other settings or cases ({_differs(state.run, run)}): "
+                         "use another --out or drop --resume")
+    state.run = run
     started, seconds_before = time.perf_counter(), state.seconds
     bar = _bar(budget, state.calls, f"calibrate {target}") if progress else None
 
@@ -255,6 +263,10 @@ def _with_profile_sections(variant: Variant, seed_cand: dict[str, str], best: di
     """Sections the profile overrode before the search stay in the variant when the search kept them."""
     keep = {k: v for k, v in best.items() if k != DECODING and k not in variant.sections and v != template.sections.get(k)}
     return variant.model_copy(update={"sections": {**keep, **variant.sections}}) if keep else variant
+
+
+def _differs(before: dict[str, Any], now: dict[str, Any]) -> str:
+    return ", ".join(f"{k} was {before.get(k)}" for k in now if before.get(k) != now[k])
 
 
 def _bar(total: int, done: int, desc: str) -> Any:
