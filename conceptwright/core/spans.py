@@ -76,3 +76,34 @@ def restrict_strings(schema: Any, values: list[str]) -> Any:
         return node
 
     return walk(schema)
+
+
+def stated_names(text: str) -> list[tuple[str, int]]:
+    """Quoted phrases and maximal runs of capitalised words (sentence openers and function
+    words left out), with where each starts, in order; runs inside quotes are the quote's."""
+    found: list[tuple[str, int]] = []
+    quoted: list[tuple[int, int]] = []
+    for m in _QUOTED.finditer(text):
+        value = m.group(1).strip(" .,;:!?")
+        if value:
+            found.append((value, m.start(1)))
+            quoted.append(m.span())
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        if run:
+            found.append((text[run[0].start():run[-1].end()], run[0].start()))
+        run.clear()
+
+    for m in _WORD.finditer(text):
+        if any(a <= m.start() < b for a, b in quoted):
+            close()
+            continue
+        word = m.group(0)
+        capital = (word[0].isupper() or word[0].isdigit() and bool(run)) and word.lower() not in _STOP
+        if run and (not capital or text[run[-1].end():m.start()].strip()):
+            close()
+        if capital:
+            run.append(m)
+    close()
+    return sorted(found, key=lambda x: x[1])

@@ -22,6 +22,7 @@ class Profile(BaseModel):
     compact: bool = False  # terser instructions for very small models
     use_schema: bool = True  # constrained decoding / structured outputs
     faithful_strings: bool = False  # string attributes drawn from the description's own words (rule xmi.stated-strings)
+    mentions: bool = False  # xmi: the first answer labels the description's mentions (rule xmi.mentions)
     max_tokens: int = 3072  # output budget per call
     temperature: float = 0.0
     repair_temperature: float = 0.3  # a little sampling so a repair does not repeat the previous answer

@@ -139,3 +139,21 @@ def edit_messages(summary: str, root: str, current: str, instruction: str, profi
     parts = [T.text("schema_guide", profile, **ctx), T.text("task", profile, **ctx), T.text("current", profile, **ctx),
              T.text("edit", profile, **ctx) + WHOLE_TAIL]
     return [Message(role="system", content=T.text("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
+
+
+MENTIONS_EXAMPLE_SPEC = EXAMPLE_SPEC
+MENTIONS_EXAMPLE = ('{"Green Park": "root: Zoo.name", "Savanna": "enclosures: Enclosure.name", "500": "Enclosure.size", '
+                    '"Outdoor": "Enclosure.kind", "Ana": "keepers: Keeper.name", "Reptile House": "enclosures: Enclosure.name", '
+                    '"Ben": "keepers: Keeper.name"}')
+
+
+def mentions_messages(summary: str, spec: str, mentions: list[tuple[str, list[str]]]) -> list[Message]:
+    """Label each mention of the description (its names, numbers, enum words) with what it is in the metamodel."""
+    lines = "\n".join(f'- "{key}": {" | ".join(options)}' for key, options in mentions)
+    parts = [f"Metamodel:\n{summary}",
+             "Say what each phrase of the description is in this metamodel. \"ref: Class.attr\" makes a new Class object, "
+             "listed in the containment reference ref, whose attr is the phrase; \"Class.attr\" sets attr of the last "
+             "Class object named before it; \"none\" leaves the phrase out.",
+             f"Example for another metamodel.\nDescription: {MENTIONS_EXAMPLE_SPEC}\nLabels:\n{MENTIONS_EXAMPLE}",
+             f"Description: {spec}\nPhrases and their possible labels:\n{lines}\nLabels:"]
+    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]

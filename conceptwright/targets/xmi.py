@@ -16,6 +16,7 @@ from ..agent.result import Result
 from ..compilers.xmi.fixes import autofix, materialize_children, prune_dangling
 from ..compilers.xmi.model import InstanceModel, parse_model
 from ..compilers.xmi.example import example_instance
+from ..compilers.xmi import mentions
 from ..compilers.xmi.metamodel import Metamodel
 from ..compilers.xmi.schema import instance_schema, objects_by_id_schema, summary
 from ..compilers.xmi.to_dot import to_dot
@@ -26,6 +27,7 @@ from ..prompts.profiles import Profile
 from ..core import rules
 from ..core.diagnostics import Diagnostic, errors, render_all
 from ..core.spans import restrict_strings, stated_strings
+from ..core.jsonparse import extract_json
 from ..tools.xmi.check import check_model, missing_objects
 from ..tools.render import render
 from ..tools.xmi.validate import validate_xmi
@@ -73,6 +75,18 @@ STATED_STRINGS = rules.register(
     reads_description=True)
 
 
+MENTIONS = rules.register(
+    "xmi", "mentions", "fix",
+    "with a profile's mentions (tiny models): the first answer labels the description's own names, numbers and enum "
+    "words with this metamodel's classes, attributes and containment references (the grammar allows nothing else), "
+    "and our lowering builds the objects, so no object or string is invented and none the description names is skipped",
+    reads_description=True)
+
+
+def profile_mentions(profile: Profile) -> bool:
+    return profile.mentions and profile.use_schema
+
+
 def _stated(spec: str, profile: Profile) -> list[str]:
     """The description's own strings, when this profile holds string attributes to them (and the rule is on)."""
     if not (profile.faithful_strings and profile.use_schema and rules.is_on(STATED_STRINGS.name)):
@@ -112,12 +126,18 @@ class ConceptualJob(_XmiJob):
             own = None
         own_json = json.dumps(own.dump(), ensure_ascii=False) if own is not None else None
         self._first = prompts.conceptual_messages(self.summary, self.root, self.spec, self.profile, own_json)
+        self._mentions = (mentions.prepare(self.spec, self.mm, self.root)
+                          if profile_mentions(self.profile) and rules.is_on(MENTIONS.name) else [])
+        self._labelling = False  # the reply in hand answers the mentions prompt
 
     def _restrict(self, schema: dict[str, Any]) -> dict[str, Any]:
         return restrict_strings(schema, self._stated) if self._stated else schema
 
     def first_messages(self) -> list[Message]:
         self._merge_into, self.schema = None, self._schema
+        if self._mentions:  # a tiny model labels the description's mentions; repairs are ordinary JSON
+            self._labelling, self.schema = True, mentions.mentions_schema(self._mentions)
+            return prompts.mentions_messages(self.summary, self.spec, [(m.key, m.options) for m in self._mentions])
         return list(self._first)
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
@@ -138,6 +158,8 @@ class ConceptualJob(_XmiJob):
         return prompts.missing_objects_messages(self._first, previous.feedback, lines, self.root, self.profile)
 
     def evaluate(self, raw: str) -> Outcome:
+        if self._labelling:
+            return self._evaluate_labels(raw)
         if self._stated:  # the reply was decoded under the description's strings
             rules.record(STATED_STRINGS)
         base, self._merge_into = self._merge_into, None
@@ -152,6 +174,19 @@ class ConceptualJob(_XmiJob):
         out = self.evaluate_model(model, fixes)
         out.continued = merged is not None
         return out
+
+    def _evaluate_labels(self, raw: str) -> Outcome:
+        self._labelling, self.schema = False, self._schema
+        try:
+            labels = extract_json(raw)
+        except ValueError as exc:
+            return Outcome(diagnostics=[Diagnostic(code="bad-json", message=f"the labels are not JSON: {exc}")], feedback=raw)
+        if not isinstance(labels, dict):
+            return Outcome(diagnostics=[Diagnostic(code="bad-json", message="the labels are not a JSON object")], feedback=raw)
+        rules.record(MENTIONS)
+        model = mentions.lower(labels, self._mentions, self.mm, self.root)
+        return self.evaluate_model(model, [f"built {len(model.objects)} object(s) from the labels of "
+                                           f"{len(self._mentions)} mention(s) of the description"])
 
     def last_resort(self, best: Outcome) -> Outcome | None:
         """When no attempt passed: drop the ids no object has, and say what was lost (a warning)."""

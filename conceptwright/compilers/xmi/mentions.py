@@ -1,0 +1,215 @@
+"""Mentions: a tiny model labels what the description states instead of writing objects.
+
+The description's own names, numbers and enum words are found first (``core/spans.py``),
+in order. The model's answer is one JSON object whose keys are exactly those mentions and
+whose values are labels chosen from this metamodel (the decoding schema allows nothing
+else), e.g. for "The Smith family: father John, mother Jane, sons Tom and Bob.":
+
+    {"Smith": "root: Family.lastName", "John": "father: Member.firstName",
+     "Jane": "mother: Member.firstName", "Tom": "sons: Member.firstName", ...}
+
+``lower`` turns the labels into a conceptual instance model: a label with a containment
+reference (``father: Member.firstName``) makes a new object in the latest object that can
+hold it; one without (``Book.pages``) sets the attribute on the latest object of that class.
+So every object and every string comes from the description: nothing can be invented or
+copied from an example, and nothing the description names can be skipped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...core.spans import stated_names
+from .metamodel import Feature, Metamodel
+from .model import InstanceModel
+from .schema import label_attribute
+
+NONE = "none"
+_NUMBER = re.compile(r"(?<![\w.\-])(-?\d+(?:\.\d+)?)(?![\d.]*\d)")
+_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+@dataclass
+class Mention:
+    key: str  # the JSON key: the words as stated ("John", "320"), numbered when repeated
+    text: str  # the words themselves
+    kind: str  # "string" | "number" | "enum" | "date"
+    start: int
+    literal: str | None = None  # for enum mentions: the literal it spells
+    options: list[str] = field(default_factory=list)
+
+
+def find_mentions(spec: str, mm: Metamodel, limit: int = 40) -> list[Mention]:
+    """The description's names, numbers, dates and enum words, in order of appearance."""
+    words = {_norm(n) for n in mm.classes} | {_norm(n) for c in mm.classes.values() for n in c.features}
+    literals = {_norm(lit): lit for f in _all_features(mm) if f.kind == "enum" for lit in f.literals}
+    found: list[Mention] = []
+    taken: list[tuple[int, int]] = []
+    for m in _DATE.finditer(spec):
+        found.append(Mention(m.group(1), m.group(1), "date", m.start()))
+        taken.append(m.span())
+    names: set[str] = set()
+    for text, start in stated_names(spec):
+        n = _norm(text)
+        if n in names:  # a name said again is the same thing
+            taken.append((start, start + len(text)))
+            continue
+        names.add(n)
+        if n in literals:
+            found.append(Mention(text, text, "enum", start, literal=literals[n]))
+        elif n and n not in words:
+            found.append(Mention(text, text, "string", start))
+        taken.append((start, start + len(text)))
+    for m in re.finditer(r"[A-Za-z][\w\-]*", spec):  # lower-case enum words ("a mystery novel")
+        n = _norm(m.group(0))
+        if n in literals and not any(a <= m.start() < b for a, b in taken):
+            found.append(Mention(m.group(0), m.group(0), "enum", m.start(), literal=literals[n]))
+            taken.append(m.span())
+    for m in _NUMBER.finditer(spec):
+        if not any(a <= m.start() < b for a, b in taken):
+            found.append(Mention(m.group(1), m.group(1), "number", m.start()))
+    found.sort(key=lambda x: x.start)
+    seen: dict[str, int] = {}
+    for x in found:
+        seen[x.text] = seen.get(x.text, 0) + 1
+        if seen[x.text] > 1:
+            x.key = f"{x.text} ({seen[x.text]})"
+    return found[:limit]
+
+
+def _all_features(mm: Metamodel) -> list[Feature]:
+    return [f for c in mm.classes.values() for f in c.settable().values()]
+
+
+def _placements(mm: Metamodel, root: str) -> dict[str, list[str]]:
+    """For each concrete class: how a new object of it is placed: "root" or a containment reference name."""
+    out: dict[str, list[str]] = {}
+    for cls, info in mm.classes.items():
+        if not info.concrete:
+            continue
+        if cls == root:
+            out[cls] = ["root"]
+            continue
+        refs = [ref for owner, ref in mm.containers_of[cls]]
+        out[cls] = list(dict.fromkeys(refs))
+    return out
+
+
+def options_for(m: Mention, mm: Metamodel, root: str) -> list[str]:
+    """The labels a mention may take under this metamodel (always ending with "none")."""
+    place = _placements(mm, root)
+    opts: list[str] = []
+    for cls, info in mm.classes.items():
+        if not info.concrete or not place.get(cls):
+            continue
+        for name, f in info.settable().items():
+            if f.is_ref or f.implied:
+                continue
+            fits = (m.kind == "string" and f.kind in ("string", "other")
+                    or m.kind == "number" and f.kind in ("int", "float")
+                    or m.kind == "enum" and f.kind == "enum" and m.literal in f.literals
+                    or m.kind == "date" and f.kind == "date")
+            if not fits:
+                continue
+            if m.kind == "string" and name == _label(info):  # a name starts a new object, placed where it can be
+                opts += [f"{where}: {cls}.{name}" for where in place[cls]]
+            else:
+                opts.append(f"{cls}.{name}")  # any other value goes to the latest object of that class
+    return list(dict.fromkeys(opts)) + [NONE]
+
+
+def _label(info: Any) -> str | None:
+    """The attribute an object is known by: its ID or ``name`` attribute, else its first single string."""
+    attrs = {n: f for n, f in info.settable().items() if not f.is_ref}
+    return label_attribute(attrs) or next((n for n, f in attrs.items() if f.kind == "string" and not f.many), None)
+
+
+def mentions_schema(mentions: list[Mention]) -> dict[str, Any]:
+    """Decoding schema: exactly these keys, in order, each one of its labels."""
+    return {"type": "object", "properties": {m.key: {"type": "string", "enum": m.options} for m in mentions},
+            "required": [m.key for m in mentions], "additionalProperties": False}
+
+
+def prepare(spec: str, mm: Metamodel, root: str) -> list[Mention]:
+    """The mentions of ``spec`` with their options; those only "none" fits are left out."""
+    out = []
+    for m in find_mentions(spec, mm):
+        m.options = options_for(m, mm, root)
+        if len(m.options) > 1:
+            out.append(m)
+    return out
+
+
+def _value(m: Mention, f: Feature) -> Any:
+    if m.kind == "enum":
+        return m.literal
+    if f.kind == "int":
+        return int(float(m.text))
+    if f.kind == "float":
+        return float(m.text)
+    return m.text
+
+
+def lower(labels: dict[str, Any], mentions: list[Mention], mm: Metamodel, root: str) -> InstanceModel:
+    """The conceptual model the labels describe (see the module docstring)."""
+    objs: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+
+    def new(cls: str) -> dict[str, Any]:
+        counts[cls] = counts.get(cls, 0) + 1
+        obj: dict[str, Any] = {"id": f"{cls[:1].lower()}{cls[1:]}{counts[cls]}", "class": cls, "attrs": {}, "refs": {}}
+        objs.append(obj)
+        return obj
+
+    def latest(cls: str) -> dict[str, Any] | None:
+        return next((o for o in reversed(objs) if mm.is_a(o["class"], cls)), None)
+
+    def contain(obj: dict[str, Any], ref: str) -> None:
+        owner = next((o for o in reversed(objs) if o is not obj and ref in mm.classes[o["class"]].settable()
+                      and mm.classes[o["class"]].settable()[ref].containment
+                      and mm.is_a(obj["class"], mm.classes[o["class"]].settable()[ref].type_name)), None)
+        owner = owner or objs[0]
+        f = mm.classes[owner["class"]].settable().get(ref)
+        if f is None:
+            return
+        if f.many:
+            owner["refs"].setdefault(ref, []).append(obj["id"])
+        elif ref not in owner["refs"]:
+            owner["refs"][ref] = obj["id"]
+
+    def set_attr(obj: dict[str, Any], f: Feature, value: Any) -> None:
+        if f.many:
+            obj["attrs"].setdefault(f.name, []).append(value)
+        else:
+            obj["attrs"].setdefault(f.name, value)
+
+    new(root)
+    by_key = {m.key: m for m in mentions}
+    for key, label in labels.items():
+        m = by_key.get(key)
+        if m is None or not isinstance(label, str) or label not in m.options or label == NONE:
+            continue
+        where, _, target = label.rpartition(": ")
+        cls, _, attr = target.partition(".")
+        f = mm.classes[cls].settable()[attr]
+        if where == "root" or cls == root:
+            obj = objs[0]
+        elif where:
+            obj = new(cls)
+            contain(obj, where)
+        else:
+            obj = latest(cls)
+            if obj is not None and f.name in obj["attrs"] and not f.many:
+                continue  # the latest such object has it already: no nameless object is made up for it
+            if obj is None:
+                obj = new(cls)
+                refs = _placements(mm, root).get(cls) or []
+                if refs:
+                    contain(obj, refs[0])
+        set_attr(obj, f, _value(m, f))
+    return InstanceModel.model_validate({"objects": objs})
