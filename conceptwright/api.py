@@ -22,7 +22,6 @@ def generate(
     max_seconds: float | None = None,
     trace: str | Path | None = None,
     profile: str | None = None,
-    variant: str | None = None,
     edit: Any = None,
     edit_mode: str = "whole",
     hooks: Hooks | None = None,
@@ -37,11 +36,10 @@ def generate(
     ``edit``: a conceptual model (the ``conceptual`` of an earlier Result, its JSON, or a typed
     model) to change as ``spec`` instructs; it goes through the same loop and budgets. ``edit_mode``:
     the LLM writes the whole changed model ("whole", default) or a JSON Patch of it ("patch").
-    ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs). ``variant``: a prompt
-    variant (name or JSON path) instead of the model's calibrated one (``conceptwright prompts list``)."""
+    ``hooks``: a ``Hooks`` whose subscribers get the loop's events (progress, UIs)."""
     return run_target(get_target(target), spec, resolve(model), strategy=strategy, max_repairs=max_repairs,
-                      max_tokens=max_tokens, max_seconds=max_seconds, trace=trace, profile=profile, variant=variant,
-                      edit=edit, edit_mode=edit_mode, hooks=hooks, **options)
+                      max_tokens=max_tokens, max_seconds=max_seconds, trace=trace, profile=profile, edit=edit,
+                      edit_mode=edit_mode, hooks=hooks, **options)
 
 
 def save(result: Result, dest: Any) -> list[Path]:

@@ -102,3 +102,12 @@ def test_promote_and_list(store: Path) -> None:
     assert shipped == store / "shipped/sim/tiny.json" and V.load_variant(shipped).sections["role"] == "promoted role"
     wheres = sorted(where for where, _, v in V.all_variants("sim") if v.name == "tiny-cal-1")
     assert wheres == ["active", "candidate", "shipped"]
+
+
+def test_generate_takes_an_explicit_variant(store: Path) -> None:
+    from conceptwright import generate
+
+    path = V.save_variant(_variant("hand-made", model="any", role="EXPLICIT ROLE"), store / "v.json")
+    llm = ScriptedLLM(["not json"], name="big")
+    generate("sim", "A tank drains: dx/dt = -0.1*x, x starts at 5.", model=llm, max_repairs=0, variant=str(path))
+    assert llm.calls[0]["messages"][0].content == "EXPLICIT ROLE"
