@@ -89,3 +89,16 @@ def test_check_override_keeps_the_placeholders() -> None:
     assert t.check_override("task", "root is {root}") is None
     assert t.check_override("task", "   ") is not None
     assert "repair" in t.check_override("repair", "Fix {diagnostics}.")  # {previous} and {what} dropped
+
+
+@pytest.mark.parametrize("target", ["xmi", "cad", "sim"])
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_the_seed_of_a_calibration_is_a_usable_variant(target: str, profile: Profile) -> None:
+    from conceptwright.evaluation.prompt_runs import DECODING, seed_candidate, to_variant
+
+    t = template_for(target)
+    seed = seed_candidate(t, profile)
+    assert set(seed) == set(t.in_use(profile)) | {DECODING}
+    v = to_variant(seed, name="seed", target=target, template=t, model="m")
+    assert v.sections == {} and v.problems() == []  # the defaults: nothing overridden
+    assert v.apply(profile).max_tokens == profile.max_tokens

@@ -69,3 +69,16 @@ def test_transfer_without_a_source_variant_is_one_line(home: Path) -> None:
     with pytest.raises(InputError) as err:
         transfer(["nobody"], "model-b", "xmi")
     assert "\n" not in str(err.value) and "conceptwright calibrate --model nobody" in str(err.value)
+
+
+def test_cli_transfer(home: Path, tmp_path: Path, metamodels: Path, capsys) -> None:
+    from conceptwright.cli import main
+
+    cases = families_cases(tmp_path / "cases.jsonl", metamodels / "Families.ecore", n=2)
+    V.store_result(_v("model-a", role=f"{ROLE}\n{MAGIC}"), activate=True)
+    V.store_result(_v("model-c", role=f"{ROLE}\n{MAGIC}"), activate=True)
+    jobs._MODELS["model-b"] = PhraseLLM(name="model-b")
+    assert main(["prompts", "transfer", "--from", "model-a,model-c", "--to", "model-b", "--target", "xmi",
+                 "--cases", str(cases), "--out", str(tmp_path / "t")]) == 0
+    out = capsys.readouterr().out
+    assert "all 2 calibrations" in out and "accepted, active for model-b" in out
