@@ -136,3 +136,23 @@ def test_resume_of_other_cases_is_refused(home: Path, cases: Path, tmp_path: Pat
         cal.calibrate("phrase", "xmi", cases=cases, budget=4, limit=4, reflect_model="reflector", out=tmp_path / "r",
                       resume=True, progress=False)
     assert "\n" not in str(err.value)
+
+
+def test_unusable_proposals_keep_the_section() -> None:
+    from conceptwright.prompts.template import template_for
+
+    class Cut:
+        def __init__(self, reply: str) -> None:
+            self.reply = reply
+
+        def __call__(self, prompt: str, max_tokens: int = 0) -> str:
+            return self.reply
+
+    t = template_for("xmi")
+    cand = {"task": t.sections["task"], "decoding": '{"max_tokens": 1024, "repair_temperature": 0.3, "example": true}'}
+    records = {"task": [], "decoding": []}
+    for reply, why in (("```\nno root placeholder\n```", "{root}"), ("```\nA cut-off reply", "no text between"),
+                       ('```\n{"temperature": 5}\n```', "decoding")):
+        adapter = cal.PromptAdapter(runner=None, template=t, reflector=Cut(reply))  # type: ignore[arg-type]
+        new = adapter.propose_new_texts(cand, records, ["task", "decoding"])
+        assert new == cand and any(why in r for r in adapter.rejected), (reply, adapter.rejected)

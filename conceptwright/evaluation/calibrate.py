@@ -83,10 +83,10 @@ class Reflector:
     def __init__(self, llm: Any, state: State, on_call: Any = None) -> None:
         self.llm, self.state, self.on_call = llm, state, on_call or (lambda: None)
 
-    def __call__(self, prompt: str) -> str:
+    def __call__(self, prompt: str, max_tokens: int = 1200) -> str:
         key = hashlib.sha256(prompt.encode()).hexdigest()[:16]
         if key not in self.state.replies:
-            completion = self.llm.complete([Message(role="user", content=prompt)], max_tokens=1200, temperature=0.7)
+            completion = self.llm.complete([Message(role="user", content=prompt)], max_tokens=max_tokens, temperature=0.7)
             self.state.replies[key] = completion.text
             self.state.reflection_calls += 1
             self.state.tokens += completion.usage.total
@@ -94,10 +94,11 @@ class Reflector:
         return self.state.replies[key]
 
 
-def _fenced(text: str) -> str:
-    """The text between the first pair of ``` lines (a language tag allowed), else the reply itself."""
+def _fenced(text: str) -> str | None:
+    """The text between the first pair of ``` lines (a language tag allowed); None when there is none
+    (a reply cut off by its budget has no closing line and is not a section)."""
     m = re.search(r"```[A-Za-z]*\n(.*?)\n?```", text, re.S)
-    return (m.group(1) if m else text).strip()
+    return m.group(1).strip() if m else None
 
 
 class PromptAdapter:
@@ -127,10 +128,11 @@ class PromptAdapter:
         for name in components_to_update:
             records = "\n".join(f"- Description: {r['Description']}\n  Reply: {r['Model reply']}\n  Feedback: {r['Feedback']}"
                                 for r in reflective_dataset.get(name, []))
-            text = _fenced(self.reflector(self._prompt(name, candidate[name], records)))
-            why = self._why_not(name, text)
-            if why:
-                self.rejected.append(why)
+            budget = max(600, len(candidate[name]) // 2 + 400)  # room to rewrite the whole section (about 4 characters a token)
+            text = _fenced(self.reflector(self._prompt(name, candidate[name], records), max_tokens=budget))
+            why = f"{name}: the reply has no text between ``` lines" if text is None else self._why_not(name, text)
+            if why or text is None:
+                self.rejected.append(why or name)
                 text = candidate[name]
             new[name] = text
         return new
