@@ -156,3 +156,31 @@ def test_unusable_proposals_keep_the_section() -> None:
         adapter = cal.PromptAdapter(runner=None, template=t, reflector=Cut(reply))  # type: ignore[arg-type]
         new = adapter.propose_new_texts(cand, records, ["task", "decoding"])
         assert new == cand and any(why in r for r in adapter.rejected), (reply, adapter.rejected)
+
+
+def test_cli_calibrate_through_a_real_backend_offline(tmp_path: Path, cases: Path) -> None:
+    """The whole command in its own process, task and reflection calls through our OpenAI backend to a
+    local server (no litellm, no other network): every case is valid already, so nothing beats the defaults."""
+    import json
+    import os
+    import subprocess
+
+    from .fakeopenai import count, serve
+    from .prompt_doubles import _model
+
+    server, url = serve(_model("Okafor", "Emeka", "Ngozi"))
+    try:
+        env = {**os.environ, "OPENAI_BASE_URL": url, "OPENAI_API_KEY": "k", "CONCEPTWRIGHT_HOME": str(tmp_path / "home"),
+               "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        proc = subprocess.run([sys.executable, "-c", "import sys; from conceptwright.cli import main; rc = main(); "
+                               "assert 'litellm' not in sys.modules; sys.exit(rc)", "calibrate", "--model", "openai:fake",
+                               "--target", "xmi", "--cases", str(cases), "--limit", "3", "--budget", "6", "--no-progress"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr[-2000:]  # rejected: the defaults stay
+        assert "rejected, the defaults stay" in proc.stdout and "no candidate beat the defaults" in proc.stdout
+        stored = list((tmp_path / "home/prompts/xmi/candidates").glob("*.json"))
+        assert len(stored) == 1 and not (tmp_path / "home/prompts/xmi/openai-fake.json").exists()
+        evidence = json.loads(stored[0].read_text())["evidence"]
+        assert evidence["llm_calls"] + evidence["reflection_calls"] == count(url)  # every call counted
+    finally:
+        server.shutdown()
