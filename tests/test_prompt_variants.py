@@ -55,6 +55,15 @@ def test_lookup_order(store: Path) -> None:
     assert V.find_variant("sim", "tiny", "cand-7").name == "cand-7"  # and a name from the store
     assert V.find_variant("sim", "other") is None  # a candidate is not active
     assert V.find_variant("cad", "tiny") is None  # per target
+    assert V.find_variant("sim", "tiny", "default") is None  # the defaults, whatever is stored
+
+
+def test_the_environment_names_the_variant(store: Path, monkeypatch) -> None:
+    V.save_variant(_variant("user-one", role="user role"), store / "home/prompts/sim/tiny.json")
+    monkeypatch.setenv("CONCEPTWRIGHT_VARIANT", "default")  # e.g. the baseline of an eval
+    assert V.find_variant("sim", "tiny") is None
+    monkeypatch.setenv("CONCEPTWRIGHT_VARIANT", "user-one")
+    assert V.find_variant("sim", "other").name == "user-one"
 
 
 def test_other_template_version_is_ignored_with_one_line(store: Path, capsys) -> None:

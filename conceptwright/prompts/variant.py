@@ -1,7 +1,8 @@
 """Prompt variants: section texts and decoding settings for one target's template version and one
 model, with the evidence that chose them; where they are stored and which one a run uses.
 
-Lookup (``find_variant``): an explicit variant (a name or a JSON path) > the user store
+Lookup (``find_variant``): an explicit variant (a name or a JSON path, ``--variant``, or
+``$CONCEPTWRIGHT_VARIANT``; ``default`` means the template's defaults) > the user store
 (``$CONCEPTWRIGHT_HOME/prompts/<target>/<model-key>.json``, default home
 ``~/.local/share/conceptwright``) > the variants shipped in ``conceptwright/prompts/variants/``
 > none (the template's defaults). A variant for another template version is skipped with a
@@ -153,10 +154,17 @@ def _named(name: str, target: str | None) -> Path | None:
     """A variant by name: a candidate or an active file of the user store, or a shipped one."""
     targets = [target] if target else sorted({p.parent.name for p in shipped_dir().glob("*/*.json")} |
                                               {p.name for p in (home() / "prompts").glob("*") if p.is_dir()})
-    for t in targets:
-        for path in (candidates_dir(t) / f"{name}.json", user_dir(t) / f"{name}.json", shipped_dir(t) / f"{name}.json"):
-            if path.is_file():
-                return path
+    folders = [folder for t in targets for folder in (candidates_dir(t), user_dir(t), shipped_dir(t))]
+    for folder in folders:
+        if (folder / f"{name}.json").is_file():
+            return folder / f"{name}.json"
+    for folder in folders:  # an active or shipped file is named by its model: look inside
+        for path in sorted(folder.glob("*.json")):
+            try:
+                if json.loads(path.read_text(encoding="utf-8")).get("name") == name:
+                    return path
+            except (OSError, ValueError, AttributeError):
+                continue
     return None
 
 
@@ -184,8 +192,15 @@ def _usable(variant: Variant, where: Path, target: str) -> bool:
     return True
 
 
+DEFAULT = "default"  # the explicit variant that means the template's defaults (no lookup)
+
+
 def find_variant(target: str, model_name: str, explicit: str | None = None) -> Variant | None:
-    """The variant a run of ``target`` with ``model_name`` uses (None: the template's defaults)."""
+    """The variant a run of ``target`` with ``model_name`` uses (None: the template's defaults).
+    ``explicit`` (else ``$CONCEPTWRIGHT_VARIANT``): a name, a JSON path, or "default"."""
+    explicit = explicit or os.environ.get("CONCEPTWRIGHT_VARIANT") or None
+    if explicit == DEFAULT:
+        return None
     if explicit:
         path = locate(explicit, target)
         variant = load_variant(path)
@@ -201,7 +216,7 @@ def find_variant(target: str, model_name: str, explicit: str | None = None) -> V
 
 def with_variant(profile: Profile, target: str, model_name: str, explicit: str | None = None) -> Profile:
     """``profile`` with the variant ``find_variant`` picks applied (unchanged when there is none)."""
-    if template_for(target) is None and not explicit:
+    if template_for(target) is None and not (explicit or os.environ.get("CONCEPTWRIGHT_VARIANT")):
         return profile
     variant = find_variant(target, model_name, explicit)
     return variant.apply(profile) if variant is not None else profile
