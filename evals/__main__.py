@@ -1,4 +1,4 @@
-"""python -m evals xmi|cad|sim --model MODEL [...]  (and `bench-xmi`, `bench-llama` benchmarks)."""
+"""python -m evals xmi|cad|sim --model MODEL [...]  (and `bench-xmi`, `bench-llama` benchmarks, `cad-facts` replay)."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("cad", help="cad suite: conceptual vs direct on one model (dev set + own cases)")
     _suite_options(c, "cad", "own cases JSONL (default evals/cad/cases.jsonl); the dev set comes from ../shared")
     c.add_argument("--strategies", default="conceptual,direct")
+    cf = sub.add_parser("cad-facts", help="stated-facts checks vs the older description rules on ground truth and seeded "
+                        "wrong variants, no LLM (report evals/reports/cad-facts.md)")
+    cf.add_argument("--only", help="comma-separated case ids")
+    cf.add_argument("--out", help="markdown report (default evals/reports/cad-facts.md)")
     e = sub.add_parser("edits", help="edit suite: whole-model vs JSON-Patch edits side by side")
     _suite_options(e, "edits", "cases JSONL (default evals/edits/cases.jsonl)")
     e.add_argument("--modes", default="whole,patch")
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         from .xmi.run import main as run
     elif args.suite == "cad":
         from .cad.run import main as run
+    elif args.suite == "cad-facts":
+        from .cad.facts import main as run
     elif args.suite == "bench-batch":
         from .bench_batch import main as run
     elif args.suite == "edits":

@@ -196,6 +196,9 @@ DESCRIPTION_RULES_TESTED = {
     "sim.service-at-unknown-route", "sim.waiting-places", "sim.euler-only-where-asked", "sim.description-times",
     "sim.description-shares", "sim.description-kind", "sim.description-step", "cad.description-sizes", "cad.hole-count",
     "xmi.stated-strings",  # fire and no-fire tests in tests/test_spans.py
+    # fire and no-fire tests in tests/test_cad_facts.py
+    "cad.fact-sizes", "cad.fact-thickness", "cad.fact-holes", "cad.fact-placement", "cad.fact-axes", "cad.fact-centred",
+    "cad.fact-fillets",
 }
 
 

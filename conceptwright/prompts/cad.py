@@ -43,7 +43,7 @@ SYSTEM_CONCEPTUAL = ("You design mechanical parts as JSON part models; a compile
                      "Answer with the JSON only.")
 SYSTEM_DIRECT = "You write CadQuery (Python) code for mechanical parts. Answer with one Python code block only."
 
-FORMAT = """Write the part as JSON: {"name", "units": "mm", "parameters": [{"name", "value"}], "envelope": {"x", "y", "z"}, "features": [...]}
+FORMAT = """Write the part as JSON: {"name", "units": "mm", "parameters": [{"name", "value"}], "features": [...]} (optional: "envelope": {"x", "y", "z"})
 Features run in order. Each works on a body ("body", default "main"); the first feature of a body creates it.
 Numbers may be parameter names or expressions ("length/2 - 10").
 - box: {"id", "op": "box", "length": along X, "width": along Y, "height": along Z, "at": [x, y, z]} a block centred on "at" (default [0, 0, 0])
@@ -64,25 +64,27 @@ Numbers may be parameter names or expressions ("length/2 - 10").
 - move: {"id", "op": "move", "rotate_axis": "X" | "Y" | "Z", "rotate_angle": degrees, "translate": [x, y, z]}
 SKETCH: {"on": "XY" | "XZ" | "YZ" or a face of the body ">Z" | "<Z" | ">X" | "<X" | ">Y" | "<Y", "offset": 0, "at": [a, b], "shape": ...}
   "rectangle" + "length" (along the plane's first axis), "width" (along its second), centred on "at"; "circle" + "diameter" or "radius"; "polygon" + "sides", "diameter";
-  "slot" + "length", "width"; "polyline" + "points": [[a, b], ...]; "profile" + "start": [a, b],
+  "slot" + "length", "width"; "triangle" + "base" (along the first axis), "height", "apex": "centre" | "left" | "right";
+  "trapezoid" + "bottom", "top" (along the first axis), "height", "align": "centre" | "left" | "right";
+  "polyline" + "points": [[a, b], ...]; "profile" + "start": [a, b],
   "segments": [{"to": [a, b]} (a line) or {"to": [a, b], "through": [a, b]} (an arc)]
 Coordinates [a, b] are global: on XY, >Z, <Z: [x, y]; on XZ, >Y, <Y: [x, z]; on YZ, >X, <X: [y, z].
 Extrusion goes along the normal: XY +Z, XZ -Y, YZ +X, a face outwards (negative distance: the other way).
 Rules:
 - A block, plate, cube or rectangular prism is a "box"; a cylinder, rod, disc or tube is a "cylinder" (a tube: then a "hole");
-  other outlines (triangles, L shapes, trapezoids) are sketches ("polyline") that you extrude.
+  a triangle or trapezoid is a "triangle" or "trapezoid" sketch, other outlines (L shapes) a "polyline", that you extrude.
 - Use the sizes exactly as the description gives them; a radius r is "radius": r, never "diameter": r.
 - Every size in the description becomes a named parameter; features use the names.
-- "envelope" is the overall size of the finished part along X, Y and Z.
+- "envelope" (optional) is the overall size along X, Y and Z; the checker measures the part itself.
 - Round holes and bores are "hole" features with a diameter (twice the radius)."""
 
 FORMAT_COMPACT = """JSON: {"name", "units": "mm", "parameters": [{"name", "value"}], "envelope": {"x", "y", "z"}, "features": [...]}
 features in order: box (length, width, height, at), cylinder (diameter, height, axis, at), extrude (sketch, distance), cut (sketch, depth or "through"), revolve (sketch, axis), hole (face, diameter, positions),
 fillet (edges, radius), chamfer (edges, distance), shell (thickness, open_face), mirror (plane), boolean (operation, tool), move
-sketch: {"on": "XY", "at": [a, b], "shape": "rectangle" (length, width) | "circle" (diameter) | "polygon" (sides, diameter) | "polyline" (points)}
+sketch: {"on": "XY", "at": [a, b], "shape": "rectangle" (length, width) | "circle" (diameter) | "polygon" (sides, diameter) | "triangle" (base, height) | "trapezoid" (bottom, top, height) | "polyline" (points)}
 - numbers may be parameter names
 - first feature: a box, a cylinder or an extrude on "XY"
-- envelope: overall size along X, Y, Z"""
+- envelope (optional): overall size along X, Y, Z"""
 
 DIRECT_RULES = """Write CadQuery code for the part:
 - import cadquery as cq (and math if needed); nothing else

@@ -19,10 +19,12 @@ from ..tools.cad.check import check_part
 from ..compilers.cad.model import Part
 from ..compilers.cad.schema import part_schema
 from ..compilers.cad.to_cadquery import compile_part, expected_holes
-from ..llm.base import Message
+from ..llm.base import LLM, LLMError, Message
 from ..prompts import cad as prompts
 from ..prompts.profiles import Profile
 from ..tools.cad.runner import CadJob, CadReport, CadRunner, CodeBlock, Export, shared_runner
+from ..tools.cad.fact_check import FactContext, facts_enabled, feature_sizes
+from ..tools.cad.facts import Fact, apply_labels, extract, label_prompt, label_schema
 from ..tools.cad.validate import Expectations, HoleSpec, check_report, from_description
 from ..core.diagnostics import Diagnostic, render_all, errors
 
@@ -36,7 +38,7 @@ class _CadJob:
     what: str  # how the reply is called in the repair prompt
 
     def __init__(self, spec: str, profile: Profile, *, runner: CadRunner | None = None, pictures: bool = True,
-                 stl_tolerance: float | None = None, timeout_s: float = 60.0) -> None:
+                 stl_tolerance: float | None = None, timeout_s: float = 60.0, fact_labeller: LLM | None = None) -> None:
         self.spec = spec
         self.profile = profile
         self.prompt_variant = f"{profile.name}/{profile.variant}"
@@ -47,6 +49,15 @@ class _CadJob:
         self.stl_tolerance = stl_tolerance
         self.timeout_s = timeout_s
         self._first: list[Message] = []
+        self.facts: list[Fact] | None = extract(spec)  # the description's stated facts (None: not checked)
+        if fact_labeller is not None:
+            self.facts = label_facts(spec, self.facts, fact_labeller)
+
+    def description_expectations(self, units: str, features: list[Any] | None = None) -> Expectations:
+        """The stated facts checked on the measured solid; the older description checks when every fact rule is off."""
+        if self.facts is not None and facts_enabled():
+            return Expectations(facts=FactContext(spec=self.spec, facts=self.facts, units=units, features=features or []))
+        return from_description(self.spec, units)
 
     def first_messages(self) -> list[Message]:
         return list(self._first)
@@ -59,6 +70,20 @@ class _CadJob:
     def _run(self, blocks: list[CodeBlock], run_name: str, result_names: list[str]) -> CadReport:
         return self.runner.run(CadJob(blocks=blocks, run_name=run_name, result_names=result_names, exports=self.exports,
                                       stl_tolerance=self.stl_tolerance, timeout_s=self.timeout_s))
+
+
+def label_facts(spec: str, facts: list[Fact], llm: LLM) -> list[Fact]:
+    """The optional constrained step: the LLM chooses one role for each span already extracted (its schema has
+    no field for a value, so it cannot invent one); any failure keeps the deterministic roles."""
+    if not facts:
+        return facts
+    try:
+        reply = llm.complete([Message(role="user", content=label_prompt(spec, facts))], schema=label_schema(facts),
+                             max_tokens=40 + 8 * len(facts))
+        roles = json.loads(reply.text)["roles"]
+    except (LLMError, ValueError, KeyError, TypeError):
+        return facts
+    return apply_labels(facts, roles) if isinstance(roles, list) else facts
 
 
 def _artefacts(code: str, report: CadReport) -> dict[str, str | bytes]:
@@ -88,7 +113,7 @@ class ConceptualJob(_CadJob):
         return self.evaluate_part(part, fixes)
 
     def expectations(self, part: Part) -> Expectations:
-        exp = from_description(self.spec, part.units)
+        exp = self.description_expectations(part.units, feature_sizes(part))
         exp.envelope = part.envelope.sizes() if part.envelope else None
         exp.holes += [HoleSpec(feature=f, diameter=d, count=n) for f, d, n in expected_holes(part)]
         return exp
@@ -97,10 +122,7 @@ class ConceptualJob(_CadJob):
         """Check, compile, run and validate a part model (no LLM involved)."""
         data = part.dump()
         feedback = json.dumps(data)
-        diags = check_part(part)
-        if part.envelope is None or None in part.envelope.sizes():
-            diags.append(Diagnostic(code="missing-envelope", severity="warning",
-                                    message='state the overall size as "envelope": {"x", "y", "z"} (sizes greater than 0)'))
+        diags = check_part(part)  # the overall size is measured on the solid: a missing envelope is no problem
         if bool(errors(diags)):
             return Outcome(conceptual=data, diagnostics=diags, fixes=list(fixes or []), feedback=feedback)
         script, report = self._build(part)
@@ -160,7 +182,9 @@ class EditJob(ConceptualJob):
     """Change an existing part model as instructed; checked like a new one."""
 
     def __init__(self, part: Part, instruction: str, profile: Profile, **kw: Any) -> None:
+        kw.pop("fact_labeller", None)  # no facts to label: see below
         super().__init__(instruction, profile, **kw)
+        self.facts = None  # an instruction states changes ("20 mm longer"), not the part's sizes
         self.prompt_variant += "/edit"
         self.current_json = json.dumps(part.dump())  # what the prompt shows (patches apply to it)
         self._first = prompts.edit_messages(self.current_json, instruction, profile)
@@ -195,7 +219,7 @@ class DirectJob(_CadJob):
             code = "import cadquery as cq\n" + code
             fixes.append("added 'import cadquery as cq'")
         report = self._run([CodeBlock(name="script", code=code)], "__main__", ["result", "part"])
-        exp = from_description(self.spec)
+        exp = self.description_expectations("mm")
         exp.direct = True
         diags = check_report(report, exp, code)
         return Outcome(artefacts=_artefacts(code, report), diagnostics=diags, fixes=fixes, feedback=code,
@@ -214,13 +238,13 @@ class CadTarget:
 
     def prepare(self, spec: str, *, strategy: str, profile: Profile, runner: CadRunner | None = None,
                 pictures: bool = True, stl_tolerance: float | None = None, timeout_s: float = 60.0, edit: Any = None,
-                **_: Any) -> _CadJob:
+                fact_labeller: LLM | None = None, **_: Any) -> _CadJob:
         if not spec.strip():
             raise InputError("the description (--spec) is empty")
         cls = {"conceptual": ConceptualJob, "direct": DirectJob}.get(strategy)
         if cls is None:
             raise InputError(f"unknown strategy '{strategy}' for cad: {', '.join(self.strategies)}")
-        kw = dict(runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s)
+        kw = dict(runner=runner, pictures=pictures, stl_tolerance=stl_tolerance, timeout_s=timeout_s, fact_labeller=fact_labeller)
         if edit is not None:
             if strategy != "conceptual":
                 raise InputError("an edit changes the conceptual part model: use the conceptual strategy")

@@ -11,7 +11,8 @@ from .expr import identifier_problem, strip_unit
 from .model import CREATES, OPS, Chamfer, Cylinder, Fillet, Hole, Part
 from ...core.rules import fix
 
-_SKETCH_KEYS = {"shape", "on", "offset", "at", "width", "height", "diameter", "radius", "sides", "length", "angle",
+_SKETCH_KEYS = {"shape", "on", "offset", "at", "width", "height", "diameter", "radius", "sides", "length", "angle", "base",
+                "top", "bottom", "apex", "align",
                 "points", "start", "segments"}
 
 

@@ -1,6 +1,7 @@
 """The conceptual part model: what the LLM writes (as JSON) and our compiler turns into a
-CadQuery script. Units (mm by default), named parameters, the envelope (bounding box) the
-model says it is making, and a feature list built on one or more named bodies.
+CadQuery script. Units (mm by default), named parameters, optionally the envelope (bounding box)
+the model says it is making (the size is measured, not taken from it), and a feature list built on
+one or more named bodies.
 
     {"name": "flange_plate", "units": "mm",
      "parameters": [{"name": "length", "value": 120}, {"name": "width", "value": 80}],
@@ -73,6 +74,26 @@ class Polyline(_Sketch):
     points: list[Point] = Field(min_length=3, max_length=MAX_LIST)  # a closed outline, offset by 'at'
 
 
+class Triangle(_Sketch):
+    """Its base along the plane's first axis, its apex 'height' away along the second; its bounding box is centred on 'at'."""
+
+    shape: Literal["triangle"]
+    base: Num
+    height: Num
+    apex: Literal["centre", "left", "right"] = "centre"  # over the base's middle (isosceles) or over one end (a right angle)
+
+
+class Trapezoid(_Sketch):
+    """Parallel 'bottom' and 'top' edges along the plane's first axis, 'height' apart along the second; the bottom
+    edge's middle and the height's middle are on 'at'."""
+
+    shape: Literal["trapezoid"]
+    bottom: Num
+    top: Num
+    height: Num
+    align: Literal["centre", "left", "right"] = "centre"  # the top centred over the bottom or flush with one end (right angles)
+
+
 class Segment(_Base):
     to: Point
     through: Point | None = None  # a point on the arc: present for an arc, absent for a line
@@ -84,7 +105,7 @@ class Profile(_Sketch):
     segments: list[Segment] = Field(min_length=1, max_length=MAX_LIST)  # closed back to start
 
 
-Sketch = Annotated[Rectangle | Circle | Polygon | Slot | Polyline | Profile, Field(discriminator="shape")]
+Sketch = Annotated[Rectangle | Circle | Polygon | Slot | Polyline | Profile | Triangle | Trapezoid, Field(discriminator="shape")]
 
 
 class _Feature(_Base):

@@ -15,7 +15,7 @@ from .expr import is_through
 from .expr import Num, evaluate, number, to_python
 from .model import (
     Box, Cylinder, Boolean, Chamfer, Circle, Cut, Extrude, Fillet, Hole, LinearPattern, Mirror, Move, Part, Point, Polygon, Polyline,
-    Profile, Rectangle, Revolve, Shell, Slot,
+    Profile, Rectangle, Revolve, Shell, Slot, Trapezoid, Triangle,
 )
 
 # Local axes of CadQuery workplanes, as (global axis, sign) of the plane's x and y:
@@ -30,7 +30,7 @@ _EDGES = {"all": ".edges()", "top": '.faces(">Z").edges()', "bottom": '.faces("<
 _AXIS_VEC = {"X": "(1, 0, 0)", "Y": "(0, 1, 0)", "Z": "(0, 0, 1)"}
 _PLANE_AXIS_LOCAL = {("XY", "X"): (1, 0), ("XY", "Y"): (0, 1), ("XZ", "X"): (1, 0), ("XZ", "Z"): (0, 1),
                      ("YZ", "Y"): (1, 0), ("YZ", "Z"): (0, 1)}
-_HOISTED = ("distance", "depth", "diameter", "width", "height", "length", "radius", "thickness", "angle",
+_HOISTED = ("distance", "depth", "diameter", "width", "height", "length", "radius", "thickness", "angle", "base", "top", "bottom",
             "cbore_diameter", "cbore_depth", "csk_diameter", "csk_angle", "offset", "rotate_angle", "spacing")
 
 
@@ -127,6 +127,9 @@ def _shape(w: _Writer, fid: str, s: Any) -> tuple[str, str]:
         return f".circle({_half(v('diameter', s.diameter))})", "a circle"
     if isinstance(s, Polygon):
         return f".polygon({s.sides}, {v('diameter', s.diameter)})", f"a {s.sides}-sided polygon"
+    if isinstance(s, (Triangle, Trapezoid)):
+        name = w.hoist_list(fid, "points", w.points(s.on, _outline(w, fid, s)))
+        return f".polyline({name}).close()", f"a {s.shape}"
     if isinstance(s, Slot):
         angle = "" if not isinstance(s.angle, str) and float(s.angle) == 0 else f", {v('angle', s.angle)}"
         return f".slot2D({v('length', s.length)}, {v('width', s.width)}{angle})", "a slot"
@@ -143,6 +146,20 @@ def _shape(w: _Writer, fid: str, s: Any) -> tuple[str, str]:
         else:
             code += ".threePointArc(({}, {}), ({}, {}))".format(*shift(seg.through), *shift(seg.to))
     return code + ".close()", "a profile of lines and arcs"
+
+
+def _outline(w: _Writer, fid: str, s: Triangle | Trapezoid) -> list[Point]:
+    """Corners of a triangle or trapezoid, relative to 'at' (the workplane is centred there)."""
+    h = f"({w.value(fid, 'height', s.height)}) / 2"
+    if isinstance(s, Triangle):
+        b = f"({w.value(fid, 'base', s.base)}) / 2"
+        apex = {"centre": "0", "left": f"-{b}", "right": b}[s.apex]
+        return [(f"-{b}", f"-{h}"), (b, f"-{h}"), (apex, h)]
+    b = f"({w.value(fid, 'bottom', s.bottom)}) / 2"
+    t = w.value(fid, "top", s.top)
+    left, right = {"centre": (f"-({t}) / 2", f"({t}) / 2"), "left": (f"-{b}", f"-{b} + {t}"),
+                   "right": (f"{b} - {t}", b)}[s.align]
+    return [(f"-{b}", f"-{h}"), (b, f"-{h}"), (right, h), (left, h)]
 
 
 def _half(diameter: str) -> str:

@@ -82,7 +82,7 @@ def _values(f: Any) -> list[tuple[str, Num]]:
         elif isinstance(obj, BaseModel):
             for name in type(obj).model_fields:
                 if name in ("id", "body", "op", "tool", "shape", "kind", "on", "face", "edges", "open_face", "plane", "axis",
-                            "rotate_axis", "operation", "sides", "count"):
+                            "rotate_axis", "operation", "sides", "count", "apex", "align"):
                     continue
                 walk(f"{prefix}.{name}" if prefix else name, getattr(obj, name))
 
@@ -90,7 +90,8 @@ def _values(f: Any) -> list[tuple[str, Num]]:
     return out
 
 
-_POSITIVE = ("diameter", "width", "height", "length", "radius", "thickness", "cbore_diameter", "cbore_depth", "csk_diameter")
+_POSITIVE = ("diameter", "width", "height", "length", "radius", "thickness", "cbore_diameter", "cbore_depth", "csk_diameter",
+             "base", "top", "bottom")
 
 
 def _check_values(f: Any, params: dict[str, float]) -> list[Diagnostic]:

@@ -68,13 +68,73 @@ def find_holes(shape: Any) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+MAX_MEASURES = 200  # per list: enough for any part a description states
+
+
+def measure(shape: Any) -> dict[str, Any]:
+    """What stated facts are checked on: levels of the planar faces perpendicular to each axis,
+    straight edge lengths (with their axis when parallel to one), circular edges and cylindrical
+    faces (radius, axis, centre, concave or not)."""
+    scale = max(shape.BoundingBox().DiagonalLength, 1e-9)
+    q = 1e-6 * scale
+    axes = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+
+    def axis_of(v: Any) -> str | None:
+        t = cq.Vector(v).normalized().toTuple()
+        return next(("XYZ"[i] for i, a in enumerate(axes) if abs(abs(t[i]) - 1) < 1e-6), None)
+
+    def r(x: float) -> float:
+        return round(x, 9) + 0.0
+
+    def k(x: float) -> int:
+        return round(x / q)
+
+    planes: dict[str, dict[int, float]] = {"X": {}, "Y": {}, "Z": {}}
+    cylinders: dict[tuple, dict[str, Any]] = {}
+    for face in shape.Faces():
+        kind = face.geomType()
+        if kind == "PLANE":
+            ax = axis_of(face.normalAt())
+            if ax is not None:
+                level = face.Center().toTuple()["XYZ".index(ax)]
+                planes[ax].setdefault(k(level), r(level))
+        elif kind == "CYLINDER":
+            from OCP.BRepAdaptor import BRepAdaptor_Surface
+
+            cyl = BRepAdaptor_Surface(face.wrapped).Cylinder()
+            entry = {"radius": r(cyl.Radius()), "axis": axis_of(cq.Vector(cyl.Axis().Direction()))}
+            cylinders.setdefault((k(cyl.Radius()), entry["axis"]), entry)
+    edges: dict[tuple, dict[str, Any]] = {}
+    circles: dict[tuple, dict[str, Any]] = {}
+    for edge in shape.Edges():
+        kind = edge.geomType()
+        if kind == "LINE":
+            a, b = edge.startPoint(), edge.endPoint()
+            length = (b - a).Length
+            if length > q:
+                e = {"length": r(length), "axis": axis_of(b - a)}
+                edges.setdefault((k(length), e["axis"]), e)
+        elif kind == "CIRCLE":
+            c = {"radius": r(edge.radius()), "axis": axis_of(edge.normal()),
+                 "centre": [r(x) for x in edge.arcCenter().toTuple()]}
+            circles.setdefault((k(edge.radius()), c["axis"], *(k(x) for x in c["centre"])), c)
+    return {"planes": {a: sorted(v.values())[:MAX_MEASURES] for a, v in planes.items()},
+            "edges": list(edges.values())[:MAX_MEASURES], "circles": list(circles.values())[:MAX_MEASURES],
+            "cylinders": list(cylinders.values())[:MAX_MEASURES]}
+
+
 def stats(shape: Any) -> dict[str, Any]:
     bb = shape.BoundingBox()
-    return quick_stats(shape) | {
+    out = quick_stats(shape) | {
         "bbox": [bb.xmin, bb.ymin, bb.zmin, bb.xmax, bb.ymax, bb.zmax],
         "n_faces": len(shape.Faces()),
         "holes": find_holes(shape),
     }
+    try:
+        out["measures"] = measure(shape)
+    except Exception as exc:  # noqa: BLE001 - the facts check then says what it could not measure
+        out["measures"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+    return out
 
 
 def _error(block: dict[str, Any], exc: BaseException) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class ShapeStats(BaseModel):
     bbox: list[float] | None = None  # xmin, ymin, zmin, xmax, ymax, zmax
     n_faces: int = 0
     holes: list[dict[str, Any]] = Field(default_factory=list)
+    measures: dict[str, Any] = Field(default_factory=dict)  # probe.measure: planes, edges, circles, cylinders
     error: str | None = None
 
     @property

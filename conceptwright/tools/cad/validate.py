@@ -10,6 +10,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from .fact_check import FactContext, check_facts
 from .runner import CadReport, ShapeStats
 from ...core.diagnostics import Diagnostic
 from ...core.rules import check as rule_check
@@ -42,6 +43,7 @@ class Expectations(BaseModel):
     holes: list[HoleSpec] = Field(default_factory=list)
     tolerance: float = 0.02  # relative, for sizes
     direct: bool = False  # the script is the LLM's own code
+    facts: FactContext | None = None  # the description's stated facts, checked on the measured solid
 
 
 def _unit_factor(unit: str | None, part_units: str) -> float:
@@ -125,6 +127,8 @@ def check_report(report: CadReport, exp: Expectations, source: str = "") -> list
     diags += _envelope(size, exp)
     diags += _description(size, exp)
     diags += _holes(r, exp)
+    if exp.facts is not None:
+        diags += check_facts(r, exp.facts)
     return diags
 
 
@@ -201,6 +205,8 @@ def _close(actual: float, stated: float, tol: float, scale: float) -> bool:
     return abs(actual - stated) <= max(tol * stated, 1e-3 * scale)
 
 
+@rule_check("cad", "stated-envelope", "the overall size the model states (its optional envelope) against the measured "
+            "bounding box: a warning, the size is measured, not taken from the model", reads_description=False)
 def _envelope(size: tuple[float, float, float], exp: Expectations) -> list[Diagnostic]:
     if exp.envelope is None:
         return []
@@ -208,8 +214,9 @@ def _envelope(size: tuple[float, float, float], exp: Expectations) -> list[Diagn
     out = []
     for axis, actual, stated in zip("xyz", size, exp.envelope):
         if stated is not None and not _close(actual, stated, exp.tolerance, scale):
-            out.append(Diagnostic(code="envelope-mismatch", feature=axis, message=f"the part measures {_fmt(actual)} along "
-                       f"{axis.upper()} but the envelope says {_fmt(stated)}: fix the feature sizes or positions (or the envelope)"))
+            out.append(Diagnostic(code="envelope-mismatch", feature=axis, severity="warning",
+                                  message=f"the part measures {_fmt(actual)} along {axis.upper()} but the envelope says "
+                                  f"{_fmt(stated)} (the envelope is optional: the size is measured)"))
     return out
 
 
