@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="test-time search: draw N first answers, repair only the best (default 1)")
         p.add_argument("--trace", metavar="T.jsonl", help="append one JSON record per attempt")
         p.add_argument("--profile", help="force a prompt profile (default: chosen from the model name)")
+        p.add_argument("--variant", help="a prompt variant, by name or JSON path (default: the model's calibrated one)")
     chat = sub.add_parser("chat", help="a modelling conversation: the first message creates a model, later ones edit it")
     chat.add_argument("--target", choices=sorted(available()), help="xmi, cad or sim (not needed with --session)")
     chat.add_argument("--metamodel", metavar="M.ecore", help="the Ecore metamodel (xmi)")
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--ray-address", metavar="ADDR")
     ev.add_argument("--resume", action="store_true", help="keep the finished jobs of an earlier (killed) run in DIR")
     ev.add_argument("--no-progress", action="store_true")
+    from .prompt_commands import add_parsers
+
+    add_parsers(sub, _Parser)
     serve = sub.add_parser("serve", help="the web chat (Gradio), on http://HOST:PORT")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
@@ -156,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         from .doctor import main as doctor
 
         return doctor()
-    commands = {"chat": _chat, "batch": _batch, "eval": _eval, "serve": _serve, "generate": _generate}
+    from .prompt_commands import calibrate_command, prompts_command
+
+    commands = {"chat": _chat, "batch": _batch, "eval": _eval, "serve": _serve, "generate": _generate,
+                "calibrate": calibrate_command, "prompts": prompts_command}
     try:
         return commands[args.command](args)
     except (InputError, LLMError, ValueError) as exc:
@@ -185,6 +192,7 @@ def _generate(args: argparse.Namespace) -> int:
     result = generate(
         args.target, spec, model=args.model, strategy=getattr(args, "strategy", target.strategies[0]),
         max_repairs=args.max_repairs, trace=args.trace, profile=args.profile, samples=args.samples,
+        variant=args.variant,
         **target.options_from_args(args),
     )
     written = target.write_outputs(result, target.outputs_from_args(args))

@@ -64,6 +64,7 @@ def execute(job_data: dict[str, Any], out: str, default_model: str | None) -> di
         status = status.model_copy(update={
             "ok": res.ok, "stop_reason": res.stop_reason, "attempts": res.attempts, "tokens": res.usage.total,
             "valid_at": next((r.attempt for r in res.trace if r.ok), None), "rules": res.rules,
+            "prompt_variant": res.trace[0].prompt_variant if res.trace else "",
             "facts": json.loads(json.dumps(res.facts, default=str)),
             "errors": [d.code for d in res.diagnostics if d.severity == "error"][:20],
             "warnings": [d.code for d in res.diagnostics if d.severity == "warning"][:20],

@@ -71,6 +71,7 @@ class JobStatus(BaseModel):
     llm_seconds: float = 0.0
     cost_usd: float | None = None
     model: str = ""
+    prompt_variant: str = ""  # the prompt profile/variant the job's prompts were rendered with
     error: str | None = None
     files: list[str] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)  # named rules that fired

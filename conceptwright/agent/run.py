@@ -8,6 +8,7 @@ from typing import Any
 
 from ..llm.base import LLM
 from ..prompts.profiles import profile_for
+from ..prompts.variant import with_variant
 from .events import Hooks
 from .loop import run_job
 from .patch import EDIT_MODES, PatchEdit
@@ -42,6 +43,7 @@ def run_target(
     max_seconds: float | None = None,
     trace: str | Path | None = None,
     profile: str | None = None,
+    variant: str | None = None,
     edit: Any = None,
     edit_mode: str = "whole",
     hooks: Hooks | None = None,
@@ -51,7 +53,8 @@ def run_target(
     """Prepare ``tgt``'s job for ``spec`` (an instruction when ``edit`` is a model) and run it.
     ``edit_mode``: the edit's first reply is the whole changed model ("whole") or a JSON Patch ("patch").
     ``samples``: test-time search, N first answers and the repairs from the best (``agent/search.py``);
-    a strategy ``conceptual@4`` says the same."""
+    a strategy ``conceptual@4`` says the same.
+    ``variant``: a prompt variant (name or JSON path); default: the model's calibrated one, if any."""
     strategy, samples = split_strategy(strategy, samples)
     if edit_mode not in EDIT_MODES:
         raise InputError(f"unknown edit mode '{edit_mode}': {', '.join(EDIT_MODES)}")
@@ -59,7 +62,7 @@ def run_target(
         if "edit" not in inspect.signature(tgt.prepare).parameters:
             raise InputError(f"the {tgt.name} target cannot edit a model")
         options["edit"] = edit
-    prof = profile_for(llm.name, profile)
+    prof = with_variant(profile_for(llm.name, profile), tgt.name, llm.name, variant)
     job = tgt.prepare(spec, strategy=strategy, profile=prof, **options)
     if edit is not None and edit_mode == "patch":
         job = PatchEdit(job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..llm.base import Message
 from .profiles import Profile
 from .edit import WHOLE_TAIL
+from .template import Template, register
 
 EXAMPLE_SPEC = ("A motor mount: a base block 80 x 50 x 10 mm with its vertical edges rounded 5 mm, a boss 30 mm in diameter "
                 "and 20 mm tall on top of it, a 12 mm hole through the boss and the base, and four 6 mm holes 10 mm in from "
@@ -92,33 +93,58 @@ DIRECT_RULES = """Write CadQuery code for the part:
 - do not export, show, print or open files"""
 
 
+TEMPLATE = register(Template(
+    target="cad", version="1",
+    sections={
+        "role": SYSTEM_CONCEPTUAL,
+        "task": FORMAT,
+        "task_compact": FORMAT_COMPACT,
+        "example": f"Example.\nDescription: {EXAMPLE_SPEC}\nJSON:\n{EXAMPLE_JSON}",
+        "example_compact": f"Example.\nDescription: {EXAMPLE_SPEC_COMPACT}\nJSON:\n{EXAMPLE_JSON_COMPACT}",
+        "request": "Description: {spec}\nJSON:",
+        "current": "The current part:\n{current}",
+        "edit": "Change the part as asked: {instruction}\nKeep everything else as it is (same ids, same parameters unless the "
+                "change needs others) and update the envelope if the size changes. ",
+        "repair": "The checker found these problems in your {what}:\n{diagnostics}\n{again}\n"
+                  "Fix them and write the complete corrected {what} again, keeping what was right.",
+        "repair_again": "\nThe part to make (not the example): {spec}",
+        "direct_role": SYSTEM_DIRECT,
+        "direct_task": DIRECT_RULES,
+        "direct_example": f"Example.\nDescription: {EXAMPLE_SPEC}\nCode:\n```python\n{EXAMPLE_CODE}\n```",
+        "direct_request": "Description: {spec}\nCode:",
+    },
+    placeholders=frozenset({"spec", "current", "instruction", "what", "diagnostics", "again"}),
+    tunable=("role", "task", "example", "repair"),
+    forms={"task": lambda p: "task_compact" if p.compact else "task",
+           "example": lambda p: "example_compact" if p.compact else "example"},
+))
+T = TEMPLATE
+
+
 def conceptual_messages(spec: str, profile: Profile) -> list[Message]:
-    parts = [FORMAT_COMPACT if profile.compact else FORMAT]
+    parts = [T.text("task", profile, spec=spec)]
     if profile.example:  # tiny models copy what they see: a short example keeps their copies short
-        ex_spec, ex_json = (EXAMPLE_SPEC_COMPACT, EXAMPLE_JSON_COMPACT) if profile.compact else (EXAMPLE_SPEC, EXAMPLE_JSON)
-        parts.append(f"Example.\nDescription: {ex_spec}\nJSON:\n{ex_json}")
-    parts.append(f"Description: {spec}\nJSON:")
-    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+        parts.append(T.text("example", profile, spec=spec))
+    parts.append(T.text("request", profile, spec=spec))
+    return [Message(role="system", content=T.text("role", profile, spec=spec)), Message(role="user", content="\n\n".join(parts))]
 
 
 def direct_messages(spec: str, profile: Profile) -> list[Message]:
-    parts = [DIRECT_RULES]
+    parts = [T.text("direct_task", profile, spec=spec)]
     if profile.example:
-        parts.append(f"Example.\nDescription: {EXAMPLE_SPEC}\nCode:\n```python\n{EXAMPLE_CODE}\n```")
-    parts.append(f"Description: {spec}\nCode:")
-    return [Message(role="system", content=SYSTEM_DIRECT), Message(role="user", content="\n\n".join(parts))]
+        parts.append(T.text("direct_example", profile, spec=spec))
+    parts.append(T.text("direct_request", profile, spec=spec))
+    return [Message(role="system", content=T.text("direct_role", profile, spec=spec)),
+            Message(role="user", content="\n\n".join(parts))]
 
 
 def edit_messages(part_json: str, instruction: str, profile: Profile) -> list[Message]:
-    parts = [FORMAT_COMPACT if profile.compact else FORMAT,
-             f"The current part:\n{part_json}",
-             f"Change the part as asked: {instruction}\nKeep everything else as it is (same ids, same parameters unless the change "
-             "needs others) and update the envelope if the size changes. " + WHOLE_TAIL]
-    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+    ctx = {"current": part_json, "instruction": instruction}
+    parts = [T.text("task", profile, **ctx), T.text("current", profile, **ctx), T.text("edit", profile, **ctx) + WHOLE_TAIL]
+    return [Message(role="system", content=T.text("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
 
 
-def repair_message(what: str, diagnostics: str, spec: str | None = None) -> Message:
+def repair_message(what: str, diagnostics: str, spec: str | None = None, profile: Profile | None = None) -> Message:
     """The repair turn; it repeats the description, so a small model does not fall back on the example."""
-    again = f"\nThe part to make (not the example): {spec}" if spec else ""
-    return Message(role="user", content=f"The checker found these problems in your {what}:\n{diagnostics}\n{again}\n"
-                   f"Fix them and write the complete corrected {what} again, keeping what was right.")
+    again = T.text("repair_again", profile, spec=spec) if spec else ""
+    return Message(role="user", content=T.text("repair", profile, what=what, diagnostics=diagnostics, again=again))

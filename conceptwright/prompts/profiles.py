@@ -1,7 +1,8 @@
 """Per-model prompt profiles. A prompt tuned for one model loses accuracy on another, so
 each model family gets its own settings; ``profiles.json`` ships the calibrated ones and a
 user file (``$CONCEPTWRIGHT_PROFILES`` or ``~/.config/conceptwright/profiles.json``) can
-override them, e.g. with the output of ``python -m evals calibrate``."""
+override them. Calibrated prompt variants (``variant.py``, ``conceptwright calibrate``) are
+applied on top of a profile: their decoding settings replace its own."""
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ class Profile(BaseModel):
     max_tokens: int = 3072  # output budget per call
     temperature: float = 0.0
     repair_temperature: float = 0.3  # a little sampling so a repair does not repeat the previous answer
+    sections: dict[str, str] = Field(default_factory=dict)  # prompt section overrides of the variant in use (template.py)
 
 
 def _load(path: Path | None = None) -> list[Profile]:

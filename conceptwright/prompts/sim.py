@@ -8,6 +8,7 @@ from ..compilers.sim.example import ODE, ODE_SPEC, PROCESS, PROCESS_SPEC, STOCK,
 from ..llm.base import Message
 from .profiles import Profile
 from .edit import WHOLE_TAIL
+from .template import Template, register
 
 SYSTEM = "You turn descriptions of systems into simulation models written as JSON. Answer with the JSON only."
 
@@ -39,41 +40,63 @@ RULES_COMPACT = """One JSON object, "kind" "process" (entities queue for resourc
 process: sources (interarrival, next), resources (capacity), activities (resource, duration, next), run (unit, horizon, warmup, replications, seed). next: [{"to": id or "exit", "p"}], p sum to 1. dist: exponential (mean), constant (mean), uniform (low, high).
 continuous: parameters (id, value, unit), stocks (id, initial, unit), flows (id, from, to, rate), states (id, initial, der), time (start, stop, dt, method). Expressions use ids and t."""
 
-def _kind_line(spec: str) -> str | None:
-    kind = sure_kind(spec)
-    return f'This description needs a "{kind}" model.' if kind else None
-
-
 def _example(spec: str, data: dict) -> str:
     return f"Description: {spec}\nJSON:\n{json.dumps(data)}"
 
 
+TEMPLATE = register(Template(
+    target="sim", version="1",
+    sections={
+        "role": SYSTEM,
+        "task": RULES,
+        "task_compact": RULES_COMPACT,
+        "examples": "Examples:\n" + "\n\n".join(_example(s, d) for s, d in
+                                                  ((PROCESS_SPEC, PROCESS), (STOCK_SPEC, STOCK), (ODE_SPEC, ODE))),
+        "example_process": "Example:\n" + _example(PROCESS_SPEC, PROCESS),
+        "example_continuous": "Example:\n" + _example(STOCK_SPEC, STOCK),
+        "kind": 'This description needs a "{kind}" model.',
+        "request": "Description: {spec}\nJSON:",
+        "repair": "The validator found these problems in your JSON:\n{diagnostics}\n{again}\n"
+                  "Fix them and write the complete corrected JSON again, keeping what was right.",
+        "repair_again": "\nThe system to model (not an example): {spec}",
+        "current": "The current model:\n{current}",
+        "edit": "Change the model as asked: {instruction}\nKeep everything the change does not touch (same ids and numbers). ",
+    },
+    placeholders=frozenset({"spec", "kind", "diagnostics", "again", "current", "instruction"}),
+    tunable=("role", "task", "repair"),
+    forms={"task": lambda p: "task_compact" if p.compact else "task"},
+))
+T = TEMPLATE
+
+
+def _kind_line(spec: str, profile: Profile | None = None) -> str | None:
+    kind = sure_kind(spec)
+    return T.text("kind", profile, kind=kind) if kind else None
+
+
 def first_messages(spec: str, profile: Profile) -> list[Message]:
-    parts = [RULES_COMPACT if profile.compact else RULES]
+    parts = [T.text("task", profile, spec=spec)]
     if profile.example:
         if profile.compact:  # one example, of the kind the description most likely needs
             kind = guess_kind(spec)
-            parts.append("Example:\n" + _example(*((PROCESS_SPEC, PROCESS) if kind == "process" else (STOCK_SPEC, STOCK))))
+            parts.append(T.text("example_process" if kind == "process" else "example_continuous", profile, spec=spec))
         else:
-            parts.append("Examples:\n" + "\n\n".join(_example(s, d) for s, d in
-                                                    ((PROCESS_SPEC, PROCESS), (STOCK_SPEC, STOCK), (ODE_SPEC, ODE))))
-    parts += [line for line in (_kind_line(spec),) if line]
-    parts.append(f"Description: {spec}\nJSON:")
-    return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]
+            parts.append(T.text("examples", profile, spec=spec))
+    parts += [line for line in (_kind_line(spec, profile),) if line]
+    parts.append(T.text("request", profile, spec=spec))
+    return [Message(role="system", content=T.text("role", profile, spec=spec)), Message(role="user", content="\n\n".join(parts))]
 
 
-def repair_message(diagnostics: str, spec: str | None = None) -> Message:
+def repair_message(diagnostics: str, spec: str | None = None, profile: Profile | None = None) -> Message:
     """The repair turn; it repeats the description, so a small model does not fall back on an example."""
-    again = f"\nThe system to model (not an example): {spec}" if spec else ""
-    again += f"\n{_kind_line(spec)}" if spec and _kind_line(spec) else ""
-    return Message(role="user", content=f"The validator found these problems in your JSON:\n{diagnostics}\n{again}\n"
-                   "Fix them and write the complete corrected JSON again, keeping what was right.")
+    again = T.text("repair_again", profile, spec=spec) if spec else ""
+    kind = _kind_line(spec, profile) if spec else None
+    again += f"\n{kind}" if kind else ""
+    return Message(role="user", content=T.text("repair", profile, diagnostics=diagnostics, again=again))
 
 
 def edit_messages(current: str, instruction: str, profile: Profile) -> list[Message]:
     """Change an existing simulation model as instructed (the whole changed model comes back)."""
-    rules = RULES_COMPACT if profile.compact else RULES
-    parts = [rules, f"The current model:\n{current}",
-             f"Change the model as asked: {instruction}\nKeep everything the change does not touch (same ids and numbers). "
-             + WHOLE_TAIL]
-    return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]
+    ctx = {"current": current, "instruction": instruction}
+    parts = [T.text("task", profile, **ctx), T.text("current", profile, **ctx), T.text("edit", profile, **ctx) + WHOLE_TAIL]
+    return [Message(role="system", content=T.text("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]

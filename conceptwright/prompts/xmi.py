@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..llm.base import Message
 from .profiles import Profile
 from .edit import WHOLE_TAIL
+from .template import Template, register
 
 EXAMPLE_METAMODEL = """class Zoo  <- root
   attrs: name: String[1..1]
@@ -52,67 +53,92 @@ RULES_COMPACT = """JSON: {"objects": [{"id", "class", "attrs", "refs"}]}
 - use only names from the metamodel"""
 
 
+TEMPLATE = register(Template(
+    target="xmi", version="1",
+    sections={
+        "role": SYSTEM_CONCEPTUAL,
+        "schema_guide": "Metamodel:\n{metamodel}",
+        "task": RULES,
+        "task_compact": RULES_COMPACT,
+        "example": f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nDescription: {EXAMPLE_SPEC}\nJSON:\n{EXAMPLE_JSON}",
+        "example_own": "Example of the JSON shape for this metamodel (use the description's names and values):\n{example}",
+        "request": "Description: {spec}\nJSON:",
+        "repair": "A previous answer was:\n{previous}\n\nThe validator found these problems in it:\n{diagnostics}\n\n"
+                  "Write the complete corrected {what}: all objects with all their attributes and references, keeping what "
+                  "was right and changing what the problems name.",
+        "missing": "A previous answer was:\n{previous}\n\nIt lists these ids but never writes them as objects:\n{missing}\n\n"
+                   "Write ONLY these missing objects, as one JSON object keyed by their ids: "
+                   '{"<id>": {"class": "...", "attrs": {...}, "refs": {...}}, ...}, each with its class and the attributes '
+                   "and references the description gives it (refer to the previous answer's ids). Do not repeat the objects "
+                   "already written and do not write the {root} again.",
+        "current": "The current model:\n{current}",
+        "edit": "Change the model as asked: {instruction}\nKeep every object the change does not touch, with the same ids, "
+                "attributes and references. ",
+        "direct_role": SYSTEM_DIRECT,
+        "direct_schema_guide": "Metamodel:\n{metamodel}\nPackages (prefix = nsURI): {packages}",
+        "direct_task": "Write one XMI 2.0 document. The root element is the {root} (prefix:Class with xmlns declarations for "
+                       "xmi, xsi and the package). Contained objects are child elements named after the containment reference; "
+                       "give xsi:type=\"prefix:Class\" when the reference type is abstract or a supertype. Attributes are XML "
+                       "attributes. Non-containment references are XML attributes whose value lists EMF fragment paths of the "
+                       "targets separated by spaces, e.g. \"//@keepers.0\" (the first object in the root's 'keepers'). Dates as "
+                       "2024-03-01T00:00:00.000+0000.",
+        "direct_example": f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nPackage zoo = http://example.org/zoo\n"
+                          f"Description: {EXAMPLE_SPEC}\nXMI:\n{EXAMPLE_XMI}",
+        "direct_request": "Description: {spec}\nXMI:",
+    },
+    placeholders=frozenset({"metamodel", "root", "spec", "example", "previous", "diagnostics", "what", "missing", "current",
+                            "instruction", "packages"}),
+    tunable=("role", "task", "example", "repair"),
+    forms={"task": lambda p: "task_compact" if p.compact else "task",
+           "example": lambda p: "example_own" if p.example_kind == "metamodel" else "example"},
+))
+T = TEMPLATE
+
+
 def conceptual_messages(summary: str, root: str, spec: str, profile: Profile, own_example: str | None = None) -> list[Message]:
-    rules = (RULES_COMPACT if profile.compact else RULES).replace("{root}", root)
-    parts = [f"Metamodel:\n{summary}", rules]
+    ctx = {"metamodel": summary, "root": root, "spec": spec}
+    parts = [T.text("schema_guide", profile, **ctx), T.text("task", profile, **ctx)]
     if profile.example and profile.example_kind == "metamodel" and own_example:
-        parts.append(f"Example of the JSON shape for this metamodel (use the description's names and values):\n{own_example}")
+        parts.append(T.exact("example_own", profile, **ctx, example=own_example))
     elif profile.example:
-        parts.append(f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nDescription: {EXAMPLE_SPEC}\nJSON:\n{EXAMPLE_JSON}")
-    parts.append(f"Description: {spec}\nJSON:")
-    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+        parts.append(T.exact("example", profile, **ctx))
+    parts.append(T.text("request", profile, **ctx))
+    return [Message(role="system", content=T.text("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
 
 
 def direct_messages(summary: str, packages: str, root: str, spec: str, profile: Profile) -> list[Message]:
-    parts = [
-        f"Metamodel:\n{summary}\nPackages (prefix = nsURI): {packages}",
-        "Write one XMI 2.0 document. The root element is the "
-        f"{root} (prefix:Class with xmlns declarations for xmi, xsi and the package). Contained objects are child "
-        "elements named after the containment reference; give xsi:type=\"prefix:Class\" when the reference type is "
-        "abstract or a supertype. Attributes are XML attributes. Non-containment references are XML attributes whose "
-        "value lists EMF fragment paths of the targets separated by spaces, e.g. \"//@keepers.0\" (the first object in "
-        "the root's 'keepers'). Dates as 2024-03-01T00:00:00.000+0000.",
-    ]
+    ctx = {"metamodel": summary, "packages": packages, "root": root, "spec": spec}
+    parts = [T.text("direct_schema_guide", profile, **ctx), T.text("direct_task", profile, **ctx)]
     if profile.example:
-        parts.append(f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nPackage zoo = http://example.org/zoo\nDescription: {EXAMPLE_SPEC}\nXMI:\n{EXAMPLE_XMI}")
-    parts.append(f"Description: {spec}\nXMI:")
-    return [Message(role="system", content=SYSTEM_DIRECT), Message(role="user", content="\n\n".join(parts))]
+        parts.append(T.text("direct_example", profile, **ctx))
+    parts.append(T.text("direct_request", profile, **ctx))
+    return [Message(role="system", content=T.text("direct_role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
 
 
-def repair_messages(first: list[Message], previous: str, diagnostics: str, what: str) -> list[Message]:
+def repair_messages(first: list[Message], previous: str, diagnostics: str, what: str,
+                    profile: Profile | None = None) -> list[Message]:
     """System prompt, then one user message: the task, the previous answer, its problems.
     (Small models fix an answer they are shown better than one they wrote in a past turn.)"""
     task = first[-1].content
-    return first[:-1] + [Message(
-        role="user",
-        content=f"{task}\n\nA previous answer was:\n{previous}\n\nThe validator found these problems in it:\n{diagnostics}\n\n"
-        f"Write the complete corrected {what}: all objects with all their attributes and references, keeping what was "
-        f"right and changing what the problems name.",
-    )]
+    body = T.text("repair", profile, previous=previous, diagnostics=diagnostics, what=what)
+    return first[:-1] + [Message(role="user", content=f"{task}\n\n{body}")]
 
 
-def missing_objects_messages(first: list[Message], previous: str, missing: list[str], root: str) -> list[Message]:
+def missing_objects_messages(first: list[Message], previous: str, missing: list[str], root: str,
+                             profile: Profile | None = None) -> list[Message]:
     """Ask only for the objects an answer lists but never wrote (a small model that rewrites a
     long answer whole drops more than it adds); the agent merges them into the previous answer."""
     task = first[-1].content
-    lines = "\n".join(missing)
-    return first[:-1] + [Message(
-        role="user",
-        content=f"{task}\n\nA previous answer was:\n{previous}\n\nIt lists these ids but never writes them as objects:\n"
-        f"{lines}\n\nWrite ONLY these missing objects, as one JSON object keyed by their ids: "
-        f"{{\"<id>\": {{\"class\": \"...\", \"attrs\": {{...}}, \"refs\": {{...}}}}, ...}}, each with its class and "
-        f"the attributes and references the description gives it (refer to the previous answer's ids). Do not repeat "
-        f"the objects already written and do not write the {root} again.",
-    )]
+    body = T.text("missing", profile, previous=previous, missing="\n".join(missing), root=root)
+    return first[:-1] + [Message(role="user", content=f"{task}\n\n{body}")]
 
 
 def edit_messages(summary: str, root: str, current: str, instruction: str, profile: Profile) -> list[Message]:
     """Change an existing instance model as instructed (the whole changed model comes back)."""
-    rules = (RULES_COMPACT if profile.compact else RULES).replace("{root}", root)
-    parts = [f"Metamodel:\n{summary}", rules, f"The current model:\n{current}",
-             f"Change the model as asked: {instruction}\nKeep every object the change does not touch, with the same ids, "
-             "attributes and references. " + WHOLE_TAIL]
-    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+    ctx = {"metamodel": summary, "root": root, "current": current, "instruction": instruction}
+    parts = [T.text("schema_guide", profile, **ctx), T.text("task", profile, **ctx), T.text("current", profile, **ctx),
+             T.text("edit", profile, **ctx) + WHOLE_TAIL]
+    return [Message(role="system", content=T.text("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
 
 
 MENTIONS_EXAMPLE_SPEC = EXAMPLE_SPEC

@@ -65,7 +65,7 @@ class _CadJob:
     def repair_messages(self, previous: Outcome) -> list[Message]:
         problems = errors(previous.diagnostics)
         return self._first + [Message(role="assistant", content=previous.feedback),
-                              prompts.repair_message(self.what, render_all(problems), self.spec)]
+                              prompts.repair_message(self.what, render_all(problems), self.spec, self.profile)]
 
     def _run(self, blocks: list[CodeBlock], run_name: str, result_names: list[str]) -> CadReport:
         return self.runner.run(CadJob(blocks=blocks, run_name=run_name, result_names=result_names, exports=self.exports,

@@ -65,7 +65,7 @@ class SimJob:
     def repair_messages(self, previous: Outcome) -> list[Message]:
         problems = errors(previous.diagnostics)
         return self._first + [Message(role="assistant", content=previous.feedback),
-                              prompts.repair_message(render_all(problems), self.spec)]
+                              prompts.repair_message(render_all(problems), self.spec, self.profile)]
 
     def evaluate(self, raw: str) -> Outcome:
         parsed = parse_reply(raw, simc.parse_model)

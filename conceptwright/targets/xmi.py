@@ -64,7 +64,8 @@ class _XmiJob:
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
         problems = errors(previous.diagnostics)
-        return prompts.repair_messages(self._first, previous.feedback, render_all(problems), self.previous_label)
+        return prompts.repair_messages(self._first, previous.feedback, render_all(problems), self.previous_label,
+                                       self.profile)
 
 
 STATED_STRINGS = rules.register(
@@ -154,7 +155,7 @@ class ConceptualJob(_XmiJob):
             self.schema = self._restrict(objects_by_id_schema(self.mm, {oid: classes for oid, (_, _, classes) in asked}))
         lines = [f'- "{oid}": a {" or ".join(classes) or "object"} (listed in {owner}.{ref})'
                  for oid, (owner, ref, classes) in asked]
-        return prompts.missing_objects_messages(self._first, previous.feedback, lines, self.root)
+        return prompts.missing_objects_messages(self._first, previous.feedback, lines, self.root, self.profile)
 
     def evaluate(self, raw: str) -> Outcome:
         if self._labelling:
