@@ -103,3 +103,24 @@ def test_agreement_is_the_share_of_stated_names_the_model_carries(metamodels):
                         {"id": "j", "class": "Member", "attrs": {"firstName": "John"}}]}
     assert job.agreement(Outcome(conceptual=half)) == 2 / 5
     assert job.agreement(Outcome(conceptual=None)) == 0.0
+
+
+def test_a_continuation_asks_what_the_references_point_to_and_sets_them(metamodels):
+    spec = "Riverside Library has a writer, Ann Lee, who wrote 'Dune Sea', a 320-page mystery."
+    labels = json.dumps({"Riverside Library": "root: Library.name", "Ann Lee": "writers: Writer.name",
+                         "Dune Sea": "books: Book.title", "320": "Book.pages", "mystery": "Book.category"})
+    answers = json.dumps({"author of Dune Sea": "Ann Lee"})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        fh.write(json.dumps([TINY.model_dump()]))
+    os.environ["CONCEPTWRIGHT_PROFILES"] = fh.name
+    try:
+        llm = ScriptedLLM([labels, answers])
+        res = generate("xmi", spec, model=llm, metamodel=metamodels / "library.ecore", max_repairs=0, profile=TINY.name)
+    finally:
+        os.environ.pop("CONCEPTWRIGHT_PROFILES")
+        os.unlink(fh.name)
+    assert len(llm.calls) == 2 and res.ok, res.diagnostics  # the continuation is no repair: max_repairs=0 allows it
+    assert llm.calls[1]["schema"]["properties"]["author of Dune Sea"]["enum"] == ["Ann Lee"]
+    book = next(o for o in res.conceptual["objects"] if o["class"] == "Book")
+    writer = next(o for o in res.conceptual["objects"] if o["class"] == "Writer")
+    assert book["refs"]["author"] == writer["id"] and book["attrs"]["pages"] == 320

@@ -30,7 +30,7 @@ class StopPolicy(BaseModel):
 
     def decide(self, history: list[Outcome], tokens: int, seconds: float) -> str | None:
         last = history[-1]
-        if last.ok:
+        if last.ok and not last.incomplete:  # a valid answer still to be continued (xmi mentions) goes on
             return "valid"
         if len(history) > 1 and last.diagnostics and _keys(last) == _keys(history[-2]) and last.score <= history[-2].score:
             return "no_progress_same_diagnostics"

@@ -157,3 +157,17 @@ def mentions_messages(summary: str, spec: str, mentions: list[tuple[str, list[st
              f"Example for another metamodel.\nDescription: {MENTIONS_EXAMPLE_SPEC}\nLabels:\n{MENTIONS_EXAMPLE}",
              f"Description: {spec}\nPhrases and their possible labels:\n{lines}\nLabels:"]
     return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+
+
+REFERENCES_EXAMPLE = '{"keeper of Savanna": "Ana", "keeper of Reptile House": "Ben"}'
+
+
+def references_messages(summary: str, spec: str, objects: str, questions: list[tuple[str, list[str]]]) -> list[Message]:
+    """Say which of the model's objects each reference points to, by name."""
+    lines = "\n".join(f'- "{key}": {" | ".join(options)}' for key, options in questions)
+    parts = [f"Metamodel:\n{summary}",
+             "The description's objects are written. Say which object each reference points to, by its name, as the "
+             "description says (\"none\" when it does not say).",
+             f"Example for another metamodel.\nDescription: {MENTIONS_EXAMPLE_SPEC}\nAnswers:\n{REFERENCES_EXAMPLE}",
+             f"Description: {spec}\nObjects:\n{objects}\nReferences and the objects they may point to:\n{lines}\nAnswers:"]
+    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]

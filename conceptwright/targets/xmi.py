@@ -129,6 +129,9 @@ class ConceptualJob(_XmiJob):
         self._mentions = (mentions.prepare(self.spec, self.mm, self.root)
                           if profile_mentions(self.profile) and rules.is_on(MENTIONS.name) else [])
         self._labelling = False  # the reply in hand answers the mentions prompt
+        self._answering = False  # ... or the question what the lowered model's references point to
+        self._lowered: InstanceModel | None = None
+        self._questions: list[mentions.RefQuestion] = []
 
     def _restrict(self, schema: dict[str, Any]) -> dict[str, Any]:
         return restrict_strings(schema, self._stated) if self._stated else schema
@@ -145,6 +148,9 @@ class ConceptualJob(_XmiJob):
         into that answer); any other problem gets the usual repair prompt. Under constrained decoding
         the follow-up's schema holds exactly those ids, each with the classes its reference allows."""
         self._merge_into, self.schema = None, self._schema
+        if self._lowered is not None and previous.incomplete:
+            return self._reference_messages()
+        self._lowered = None
         base = InstanceModel.model_validate(previous.conceptual) if previous.incomplete else None
         missing = missing_objects(base, self.mm) if base is not None else {}
         if not missing:
@@ -160,6 +166,8 @@ class ConceptualJob(_XmiJob):
     def evaluate(self, raw: str) -> Outcome:
         if self._labelling:
             return self._evaluate_labels(raw)
+        if self._answering:
+            return self._evaluate_references(raw)
         if self._stated:  # the reply was decoded under the description's strings
             rules.record(STATED_STRINGS)
         base, self._merge_into = self._merge_into, None
@@ -195,8 +203,32 @@ class ConceptualJob(_XmiJob):
             return Outcome(diagnostics=[Diagnostic(code="bad-json", message="the labels are not a JSON object")], feedback=raw)
         rules.record(MENTIONS)
         model = mentions.lower(labels, self._mentions, self.mm, self.root)
-        return self.evaluate_model(model, [f"built {len(model.objects)} object(s) from the labels of "
-                                           f"{len(self._mentions)} mention(s) of the description"])
+        out = self.evaluate_model(model, [f"built {len(model.objects)} object(s) from the labels of "
+                                          f"{len(self._mentions)} mention(s) of the description"])
+        self._questions = mentions.reference_questions(model, self.mm)
+        if self._questions:  # the next call says what the references point to (a continuation, not a repair)
+            self._lowered, out.incomplete = model, True
+        return out
+
+    def _reference_messages(self) -> list[Message]:
+        self._answering, self.schema = True, mentions.references_schema(self._questions)
+        objects = "\n".join(f"- {o.cls} {mentions._name(o, self.mm) or o.id}" for o in self._lowered.objects)
+        return prompts.references_messages(self.summary, self.spec, objects,
+                                           [(q.key, list(q.targets) + ([] if q.required or q.many else [mentions.NONE]))
+                                            for q in self._questions])
+
+    def _evaluate_references(self, raw: str) -> Outcome:
+        self._answering, self.schema = False, self._schema
+        model, self._lowered = self._lowered, None
+        try:
+            answers = extract_json(raw)
+        except ValueError:
+            answers = {}
+        added = mentions.add_references(model, self._questions, answers if isinstance(answers, dict) else {})
+        set_refs = sum(1 for q in self._questions if q.ref in added.by_id()[q.obj].refs)
+        out = self.evaluate_model(added, [f"set {set_refs} of {len(self._questions)} reference(s) the answer names"])
+        out.continued = True
+        return out
 
     def last_resort(self, best: Outcome) -> Outcome | None:
         """When no attempt passed: drop the ids no object has, and say what was lost (a warning)."""

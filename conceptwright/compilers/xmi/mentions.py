@@ -120,6 +120,7 @@ def options_for(m: Mention, mm: Metamodel, root: str) -> list[str]:
                 opts += [f"{where}: {cls}.{name}" for where in place[cls]]
             else:
                 opts.append(f"{cls}.{name}")  # any other value goes to the latest object of that class
+    opts.sort(key=lambda o: not o.startswith("root: "))  # the whole first: a description most often names it first
     return list(dict.fromkeys(opts)) + [NONE]
 
 
@@ -213,3 +214,72 @@ def lower(labels: dict[str, Any], mentions: list[Mention], mm: Metamodel, root: 
                     contain(obj, refs[0])
         set_attr(obj, f, _value(m, f))
     return InstanceModel.model_validate({"objects": objs})
+
+
+MAX_QUESTIONS = 30
+
+
+@dataclass
+class RefQuestion:
+    key: str  # "author of The Silent Harbor"
+    obj: str  # the object's id
+    ref: str  # the reference's name
+    many: bool
+    required: bool
+    targets: dict[str, str]  # candidate's name -> its id
+
+
+def _name(obj: Any, mm: Metamodel) -> str | None:
+    label = _label(mm.classes[obj.cls])
+    value = obj.attrs.get(label) if label else None
+    return value if isinstance(value, str) and value else None
+
+
+def reference_questions(model: InstanceModel, mm: Metamodel) -> list[RefQuestion]:
+    """For each named object's non-containment reference: which named objects it may point to."""
+    named = [(o, _name(o, mm)) for o in model.objects]
+    out: list[RefQuestion] = []
+    for o, own in named:
+        if own is None:
+            continue
+        for f in mm.classes[o.cls].settable().values():
+            if not f.is_ref or f.containment or f.implied or f.name in o.refs:
+                continue
+            targets: dict[str, str] = {}
+            for t, name in named:
+                if t is not o and name is not None and mm.is_a(t.cls, f.type_name):
+                    targets.setdefault(name, t.id)
+            if targets:
+                out.append(RefQuestion(f"{f.name} of {own}", o.id, f.name, f.many, f.lower > 0, targets))
+    seen: dict[str, int] = {}
+    for q in out:
+        seen[q.key] = seen.get(q.key, 0) + 1
+        if seen[q.key] > 1:
+            q.key = f"{q.key} ({seen[q.key]})"
+    return out[:MAX_QUESTIONS]
+
+
+def references_schema(questions: list[RefQuestion]) -> dict[str, Any]:
+    """Decoding schema: one answer per question, only names of fitting objects (or "none")."""
+    props: dict[str, Any] = {}
+    for q in questions:
+        names = list(q.targets)
+        if q.many:
+            props[q.key] = {"type": "array", "items": {"type": "string", "enum": names}, "maxItems": len(names),
+                            **({"minItems": 1} if q.required else {})}
+        else:
+            props[q.key] = {"type": "string", "enum": names if q.required else names + [NONE]}
+    return {"type": "object", "properties": props, "required": [q.key for q in questions], "additionalProperties": False}
+
+
+def add_references(model: InstanceModel, questions: list[RefQuestion], answers: dict[str, Any]) -> InstanceModel:
+    """The model with the answered references set (names outside a question's options are ignored)."""
+    data = model.dump()
+    by_id = {o["id"]: o for o in data["objects"]}
+    for q in questions:
+        value = answers.get(q.key)
+        names = value if isinstance(value, list) else [value]
+        ids = list(dict.fromkeys(q.targets[n] for n in names if isinstance(n, str) and n in q.targets))
+        if ids:
+            by_id[q.obj].setdefault("refs", {})[q.ref] = ids if q.many else ids[0]
+    return InstanceModel.model_validate(data)
