@@ -33,6 +33,7 @@ class Template:
     placeholders: frozenset[str]
     tunable: tuple[str, ...] = ()
     forms: dict[str, Callable[["Profile"], str]] = field(default_factory=dict)  # section -> the form a profile uses
+    uses: dict[str, Callable[["Profile"], bool]] = field(default_factory=dict)  # section -> whether a profile renders it (default: yes)
 
     def section_name(self, name: str, profile: "Profile | None" = None) -> str:
         """The section that ``name`` stands for under ``profile`` (e.g. its compact form for a compact profile)."""
@@ -42,7 +43,8 @@ class Template:
 
     def in_use(self, profile: "Profile") -> list[str]:
         """The tunable sections a prompt under ``profile`` renders (what a calibration rewrites)."""
-        return list(dict.fromkeys(self.section_name(n, profile) for n in self.tunable))
+        return list(dict.fromkeys(self.section_name(n, profile) for n in self.tunable
+                                  if n not in self.uses or self.uses[n](profile)))
 
     def raw(self, name: str, profile: "Profile | None" = None) -> str:
         """The unrendered text of section ``name`` (no form mapping): the profile's override, else the default."""

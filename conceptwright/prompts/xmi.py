@@ -53,6 +53,12 @@ RULES_COMPACT = """JSON: {"objects": [{"id", "class", "attrs", "refs"}]}
 - use only names from the metamodel"""
 
 
+
+MENTIONS_EXAMPLE = ('{"Green Park": "root: Zoo.name", "Savanna": "enclosures: Enclosure.name", "500": "Enclosure.size", '
+                    '"Outdoor": "Enclosure.kind", "Ana": "keepers: Keeper.name", "Reptile House": "enclosures: Enclosure.name", '
+                    '"Ben": "keepers: Keeper.name"}')
+REFERENCES_EXAMPLE = '{"keeper of Savanna": "Ana", "keeper of Reptile House": "Ben"}'
+
 TEMPLATE = register(Template(
     target="xmi", version="1",
     sections={
@@ -85,12 +91,23 @@ TEMPLATE = register(Template(
         "direct_example": f"Example for another metamodel:\n{EXAMPLE_METAMODEL}\nPackage zoo = http://example.org/zoo\n"
                           f"Description: {EXAMPLE_SPEC}\nXMI:\n{EXAMPLE_XMI}",
         "direct_request": "Description: {spec}\nXMI:",
+        "mentions_task": "Say what each phrase of the description is in this metamodel. \"ref: Class.attr\" makes a new "
+                         "Class object, listed in the containment reference ref, whose attr is the phrase; \"Class.attr\" sets "
+                         "attr of the last Class object named before it; \"none\" leaves the phrase out.",
+        "mentions_example": f"Example for another metamodel.\nDescription: {EXAMPLE_SPEC}\nLabels:\n{MENTIONS_EXAMPLE}",
+        "mentions_request": "Description: {spec}\nPhrases and their possible labels:\n{mentions}\nLabels:",
+        "references_task": "The description's objects are written. Say which object each reference points to, by its name, "
+                           "as the description says (\"none\" when it does not say).",
+        "references_example": f"Example for another metamodel.\nDescription: {EXAMPLE_SPEC}\nAnswers:\n{REFERENCES_EXAMPLE}",
+        "references_request": "Description: {spec}\nObjects:\n{objects}\nReferences and the objects they may point to:\n"
+                              "{questions}\nAnswers:",
     },
     placeholders=frozenset({"metamodel", "root", "spec", "example", "previous", "diagnostics", "what", "missing", "current",
-                            "instruction", "packages"}),
-    tunable=("role", "task", "example", "repair"),
+                            "instruction", "packages", "mentions", "objects", "questions"}),
+    tunable=("role", "task", "example", "repair", "mentions_task", "references_task"),
     forms={"task": lambda p: "task_compact" if p.compact else "task",
            "example": lambda p: "example_own" if p.example_kind == "metamodel" else "example"},
+    uses={"mentions_task": lambda p: p.mentions, "references_task": lambda p: p.mentions},
 ))
 T = TEMPLATE
 
@@ -141,33 +158,22 @@ def edit_messages(summary: str, root: str, current: str, instruction: str, profi
     return [Message(role="system", content=T.text("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
 
 
-MENTIONS_EXAMPLE_SPEC = EXAMPLE_SPEC
-MENTIONS_EXAMPLE = ('{"Green Park": "root: Zoo.name", "Savanna": "enclosures: Enclosure.name", "500": "Enclosure.size", '
-                    '"Outdoor": "Enclosure.kind", "Ana": "keepers: Keeper.name", "Reptile House": "enclosures: Enclosure.name", '
-                    '"Ben": "keepers: Keeper.name"}')
+
+def _options(items: list[tuple[str, list[str]]]) -> str:
+    return "\n".join(f'- "{key}": {" | ".join(options)}' for key, options in items)
 
 
-def mentions_messages(summary: str, spec: str, mentions: list[tuple[str, list[str]]]) -> list[Message]:
+def mentions_messages(summary: str, spec: str, mentions: list[tuple[str, list[str]]],
+                      profile: Profile | None = None) -> list[Message]:
     """Label each mention of the description (its names, numbers, enum words) with what it is in the metamodel."""
-    lines = "\n".join(f'- "{key}": {" | ".join(options)}' for key, options in mentions)
-    parts = [f"Metamodel:\n{summary}",
-             "Say what each phrase of the description is in this metamodel. \"ref: Class.attr\" makes a new Class object, "
-             "listed in the containment reference ref, whose attr is the phrase; \"Class.attr\" sets attr of the last "
-             "Class object named before it; \"none\" leaves the phrase out.",
-             f"Example for another metamodel.\nDescription: {MENTIONS_EXAMPLE_SPEC}\nLabels:\n{MENTIONS_EXAMPLE}",
-             f"Description: {spec}\nPhrases and their possible labels:\n{lines}\nLabels:"]
-    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+    ctx = {"metamodel": summary, "spec": spec, "mentions": _options(mentions)}
+    parts = [T.exact(n, profile, **ctx) for n in ("schema_guide", "mentions_task", "mentions_example", "mentions_request")]
+    return [Message(role="system", content=T.exact("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]
 
 
-REFERENCES_EXAMPLE = '{"keeper of Savanna": "Ana", "keeper of Reptile House": "Ben"}'
-
-
-def references_messages(summary: str, spec: str, objects: str, questions: list[tuple[str, list[str]]]) -> list[Message]:
+def references_messages(summary: str, spec: str, objects: str, questions: list[tuple[str, list[str]]],
+                        profile: Profile | None = None) -> list[Message]:
     """Say which of the model's objects each reference points to, by name."""
-    lines = "\n".join(f'- "{key}": {" | ".join(options)}' for key, options in questions)
-    parts = [f"Metamodel:\n{summary}",
-             "The description's objects are written. Say which object each reference points to, by its name, as the "
-             "description says (\"none\" when it does not say).",
-             f"Example for another metamodel.\nDescription: {MENTIONS_EXAMPLE_SPEC}\nAnswers:\n{REFERENCES_EXAMPLE}",
-             f"Description: {spec}\nObjects:\n{objects}\nReferences and the objects they may point to:\n{lines}\nAnswers:"]
-    return [Message(role="system", content=SYSTEM_CONCEPTUAL), Message(role="user", content="\n\n".join(parts))]
+    ctx = {"metamodel": summary, "spec": spec, "objects": objects, "questions": _options(questions)}
+    parts = [T.exact(n, profile, **ctx) for n in ("schema_guide", "references_task", "references_example", "references_request")]
+    return [Message(role="system", content=T.exact("role", profile, **ctx)), Message(role="user", content="\n\n".join(parts))]

@@ -140,7 +140,7 @@ class ConceptualJob(_XmiJob):
         self._merge_into, self.schema = None, self._schema
         if self._mentions:  # a tiny model labels the description's mentions; repairs are ordinary JSON
             self._labelling, self.schema = True, mentions.mentions_schema(self._mentions)
-            return prompts.mentions_messages(self.summary, self.spec, [(m.key, m.options) for m in self._mentions])
+            return prompts.mentions_messages(self.summary, self.spec, [(m.key, m.options) for m in self._mentions], self.profile)
         return list(self._first)
 
     def repair_messages(self, previous: Outcome) -> list[Message]:
@@ -215,7 +215,7 @@ class ConceptualJob(_XmiJob):
         objects = "\n".join(f"- {o.cls} {mentions._name(o, self.mm) or o.id}" for o in self._lowered.objects)
         return prompts.references_messages(self.summary, self.spec, objects,
                                            [(q.key, list(q.targets) + ([] if q.required or q.many else [mentions.NONE]))
-                                            for q in self._questions])
+                                            for q in self._questions], self.profile)
 
     def _evaluate_references(self, raw: str) -> Outcome:
         self._answering, self.schema = False, self._schema
