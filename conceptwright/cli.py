@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--target", required=True, help="xmi, cad, sim, all, or a suite registered under conceptwright.suites")
     ev.add_argument("--model", required=True, help="comma-separated model strings, side by side (sim also: reference)")
     ev.add_argument("--strategy", help="comma-separated strategies (default: the suite's, e.g. conceptual,direct)")
-    ev.add_argument("--cases", metavar="CASES.jsonl", help="your cases (default: the built-in suite)")
+    ev.add_argument("--cases", metavar="CASES.jsonl", help="your cases (default: the built-in suite); several files, comma-separated, are reported side by side (e.g. own suite and a fresh held-out set)")
     ev.add_argument("--out", required=True, metavar="DIR")
     ev.add_argument("--max-repairs", type=int, default=3, metavar="N")
     ev.add_argument("--only", help="comma-separated case ids")

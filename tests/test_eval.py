@@ -87,3 +87,20 @@ def test_cli_eval_runs_the_sim_suite_with_reference_models(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "conceptwright", "eval", "--target", "all", "--model", "reference",
                           "--cases", "x.jsonl", "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "needs one --target" in bad.stderr
+
+
+def test_two_case_sets_run_side_by_side_with_their_own_rows(tmp_path):
+    """The own suite and a fresh held-out set in one run: each row names its set, the report has both."""
+    from conceptwright.evaluation import builtin_cases
+
+    own = builtin_cases("sim")
+    first = own.read_text().splitlines()[0]
+    other = tmp_path / "fresh.jsonl"
+    other.write_text(first + "\n")  # the same case under another set: ids must not collide
+    out = tmp_path / "ev"
+    run = run_eval("sim", out, models=["reference"], cases=f"{own},{other}", only=[json.loads(first)["id"]], progress=False)
+    assert sorted(r["set"] for r in run.rows) == ["cases", "fresh"] and len({r["job"] for r in run.rows}) == 2
+    text = run.report_md.read_text()
+    assert "## Case sets side by side" in text and "| cases | reference |" in text and "| fresh | reference |" in text
+    single = run_eval("sim", tmp_path / "ev1", models=["reference"], only=[json.loads(first)["id"]], progress=False)
+    assert "Case sets side by side" not in single.report_md.read_text() and single.rows[0]["set"] == "cases"

@@ -116,7 +116,7 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
     from .report import common_sections, plots, summary_json
 
     suite = get_suite(target) if isinstance(target, str) else target
-    case_list = suite.load_cases(Path(cases) if cases else None)
+    case_list = load_case_sets(suite, cases)
     if only:
         case_list = [c for c in case_list if c["id"] in only]
     case_list = case_list[:limit] if limit else case_list
@@ -144,7 +144,7 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
     for model in models:
         for strategy in strategies:
             for case in case_list:
-                job_id = slug(f"{case['id']}.{strategy}.{slug(model)}")
+                job_id = slug(f"{case.get('set_prefix', '')}{case['id']}.{strategy}.{slug(model)}")
                 index[job_id] = (case, strategy, model)
                 lines.append({"id": job_id, "target": suite.TARGET, "spec": case["spec"], "model": model,
                               "strategy": strategy, "max_repairs": max_repairs, "without": off,  # "conceptual@4": N samples
@@ -175,13 +175,14 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
                "tokens_in": status.input_tokens, "tokens_out": status.output_tokens, "seconds": status.seconds,
                "llm_seconds": status.llm_seconds, "rules": status.rules, "errors": status.errors[:10],
                "warnings": status.warnings[:10], "without": off,
-               "samples": len((status.search or {}).get("samples") or []) or 1}
+               "samples": len((status.search or {}).get("samples") or []) or 1, "set": case.get("set", "")}
         row |= suite.score(case, store.jobs / job_id, status)
         cached.write_text(json.dumps(row), encoding="utf-8")
         rows.append(row)
     (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     head = title or f"{', '.join(models)}"
     text = suite.report(rows, head, strategies) + "\n" + common_sections(rows, suite, models, strategies, max_repairs)
+    text += by_set(rows, suite)
     figures = plots(rows, out, models, strategies, max_repairs)
     report_md = out / "report.md"
     report_md.write_text(text + "".join(f"\n![{p.stem}]({p.name})\n" for p in figures), encoding="utf-8")
@@ -189,6 +190,43 @@ def run_eval(target: str | Any, out: str | Path, *, models: list[str], strategie
     report_json.write_text(json.dumps(summary_json(rows, suite, models, strategies) | {"batch": batch}, indent=1),
                            encoding="utf-8")
     return EvalRun(suite.TARGET, rows, report_md, report_json, figures, batch)
+
+
+def load_case_sets(suite: Any, cases: str | Path | list[str | Path] | None) -> list[dict[str, Any]]:
+    """The cases of one file, or of several (comma-separated or a list) side by side, e.g. the own suite and a
+    fresh held-out set: each case records its set (the file's stem); with several sets job ids are prefixed by it."""
+    if cases is None:
+        paths: list[Path | None] = [None]
+    elif isinstance(cases, (list, tuple)):
+        paths = [Path(c) for c in cases]
+    else:
+        paths = [Path(c) for c in str(cases).split(",") if c.strip()]
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        name = path.stem if path is not None else "cases"
+        for case in suite.load_cases(path):
+            case["set"] = name
+            if len(paths) > 1:
+                case["set_prefix"] = f"{name}."
+            out.append(case)
+    return out
+
+
+def by_set(rows: list[dict[str, Any]], suite: Any) -> str:
+    """A table of the case sets side by side (only when a run has more than one)."""
+    sets = list(dict.fromkeys(r.get("set", "") for r in rows))
+    if len(sets) < 2:
+        return ""
+    lines = ["", "## Case sets side by side", "",
+             f"| set | model | strategy | cases | valid | {suite.PRIMARY} (mean) |", "|---|---|---|---|---|---|"]
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r.get("set", ""), r["model"], r["strategy"]), []).append(r)
+    for (name, model, strategy), rs in groups.items():
+        valid = sum(1 for r in rs if r["ok"])
+        quality = sum(suite.primary(r) for r in rs) / len(rs)
+        lines.append(f"| {name} | {Path(model).name} | {strategy} | {len(rs)} | {valid}/{len(rs)} | {quality:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def get_target_rules(target: str) -> None:
