@@ -37,6 +37,8 @@ class Decoding(BaseModel):
     example: bool | None = None
     example_kind: Literal["generic", "metamodel"] | None = None
     compact: bool | None = None
+    faithful_strings: bool | None = None  # xmi: string attributes held to the description's own words
+    mentions: bool | None = None  # xmi: the first answer labels the description's mentions (tiny models)
 
     def settings(self) -> dict[str, object]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
