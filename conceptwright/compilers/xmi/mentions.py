@@ -237,17 +237,15 @@ def _name(obj: Any, mm: Metamodel) -> str | None:
 
 def reference_questions(model: InstanceModel, mm: Metamodel) -> list[RefQuestion]:
     """For each named object's non-containment reference: which named objects it may point to."""
-    named = [(o, _name(o, mm)) for o in model.objects]
+    named = [(o, _name(o, mm) or o.id) for o in model.objects]  # a nameless object goes by its id
     out: list[RefQuestion] = []
     for o, own in named:
-        if own is None:
-            continue
         for f in mm.classes[o.cls].settable().values():
             if not f.is_ref or f.containment or f.implied or f.name in o.refs:
                 continue
             targets: dict[str, str] = {}
             for t, name in named:
-                if t is not o and name is not None and mm.is_a(t.cls, f.type_name):
+                if t is not o and mm.is_a(t.cls, f.type_name):
                     targets.setdefault(name, t.id)
             if targets:
                 out.append(RefQuestion(f"{f.name} of {own}", o.id, f.name, f.many, f.lower > 0, targets))
