@@ -81,3 +81,17 @@ class PhraseReflector:
         current = re.search(r"```\n(.*?)\n```", prompt, re.S).group(1)
         new = current if current.lstrip().startswith("{") else f"{current}\n{MAGIC}"
         return Completion(text=f"Here it is:\n```\n{new}\n```", usage=Usage(input_tokens=len(prompt) // 4, output_tokens=50))
+
+
+class LabelLLM(PhraseLLM):
+    """Labels a Families description's mentions right when asked for labels; any other prompt gets placeholders."""
+
+    def complete(self, messages: list[Message], *, schema: dict[str, Any] | None = None, max_tokens: int | None = None,
+                 temperature: float = 0.0) -> Completion:
+        if not messages[-1].content.rstrip().endswith("Labels:"):
+            return super().complete(messages, schema=schema, max_tokens=max_tokens, temperature=temperature)
+        self.calls.append(messages)
+        last, father, mother = list(schema["properties"])[:3]
+        reply = json.dumps({last: "root: Family.lastName", father: "father: Member.firstName",
+                            mother: "mother: Member.firstName"})
+        return Completion(text=reply, usage=Usage(input_tokens=100, output_tokens=30), model=self.name)

@@ -184,3 +184,20 @@ def test_cli_calibrate_through_a_real_backend_offline(tmp_path: Path, cases: Pat
         assert evidence["llm_calls"] + evidence["reflection_calls"] == count(url)  # every call counted
     finally:
         server.shutdown()
+
+
+def test_the_sweep_turns_on_a_setting_that_scores_better_and_leaves_off_one_that_does_not(home: Path, cases: Path,
+                                                                                          tmp_path: Path) -> None:
+    import json
+
+    from .prompt_doubles import LabelLLM
+
+    jobs._MODELS.update({"labeller": LabelLLM(name="labeller"), "phrase": PhraseLLM(), "reflector": PhraseReflector()})
+    run = cal.calibrate("labeller", "xmi", cases=cases, budget=12, reflect_model="reflector", out=tmp_path / "run",
+                        progress=False)
+    assert run.accepted and run.variant.decoding.mentions is True, run.evidence.reason
+    assert run.evidence.variant.heldout > run.evidence.default.heldout
+    plain = cal.calibrate("phrase", "xmi", cases=cases, budget=12, reflect_model="reflector", out=tmp_path / "run2",
+                          progress=False)
+    assert not plain.variant.decoding.mentions  # labels prompts do not help a model that cannot label
+    assert json.loads(cal.seed_candidate(cal.template_for("xmi"), cal.profile_for("phrase"))["decoding"]).get("mentions") is None

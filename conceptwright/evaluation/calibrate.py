@@ -26,7 +26,7 @@ from ..prompts.profiles import profile_for
 from ..prompts.template import Template, template_for
 from ..prompts.variant import Decoding, Evidence, SplitScores, Variant, home, model_key, store_result
 from . import get_suite
-from .prompt_runs import DECODING, TUNED_DECODING, CaseRun, CaseRunner, seed_candidate, stamp, to_variant
+from .prompt_runs import DECODING, SWEPT, TUNED_DECODING, CaseRun, CaseRunner, seed_candidate, stamp, to_variant
 
 REFLECT_PROMPT = """You improve one section of the prompt that a small language model is given for this task: {task}.
 The section is called '{name}'. Its current text:
@@ -155,7 +155,7 @@ class PromptAdapter:
                 Decoding.model_validate(data)
             except ValueError as exc:
                 return f"decoding: not valid settings ({str(exc).splitlines()[0]})"
-            if not isinstance(data, dict) or set(data) - set(TUNED_DECODING):
+            if not isinstance(data, dict) or set(data) - set(TUNED_DECODING) - set(SWEPT):
                 return f"decoding: only {', '.join(TUNED_DECODING)} may change"
             return None
         return self.template.check_override(name, text)
@@ -226,7 +226,8 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
     runner = CaseRunner(suite, template, model, out, max_repairs=max_repairs, on_calls=spent)
     reflector = Reflector(engine._backend(reflect_model or model), state, on_call=lambda: spent(0, reflected=True))
     adapter = PromptAdapter(runner, template, reflector)
-    seed_cand = seed_candidate(template, profile)
+    default_cand = seed_candidate(template, profile)
+    seed_cand = sweep_switches(runner, calib, default_cand, SWITCHES.get(target, ()))
     try:
         result = gepa.optimize(
             seed_candidate=seed_cand, trainset=calib, valset=calib, adapter=adapter,
@@ -234,14 +235,14 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
             max_metric_calls=budget * 4, stop_callbacks=[CallBudget(state, budget)], run_dir=str(out / "gepa"),
             display_progress_bar=False, seed=seed, raise_on_exception=True, logger=_QuietLogger(out / "gepa.log"))
         best = dict(result.candidates[result.best_idx])
-        cal_default, cal_best = float(result.val_aggregate_scores[0]), float(result.val_aggregate_scores[result.best_idx])
-        held_default, held_best = runner.mean(held, seed_cand), runner.mean(held, best)
+        cal_default, cal_best = runner.mean(calib, default_cand), float(result.val_aggregate_scores[result.best_idx])
+        held_default, held_best = runner.mean(held, default_cand), runner.mean(held, best)
     finally:
         if bar is not None:
             bar.close()
     state.seconds = seconds_before + time.perf_counter() - started
     state.save()
-    if best == seed_cand or cal_best <= cal_default:
+    if best == default_cand or cal_best <= cal_default:
         accepted, reason = False, f"no candidate beat the defaults on the calibration cases ({cal_best:.3f} vs {cal_default:.3f})"
     elif held_best < held_default:
         accepted, reason = False, f"held-out got worse: {held_best:.3f} vs the defaults' {held_default:.3f}"
@@ -255,10 +256,27 @@ def calibrate(model: str, target: str, *, cases: str | Path | None = None, budge
                         accepted=accepted, reason=reason)
     key = model_key(engine._backend(model).name)  # the name runs look variants up by
     variant = to_variant(best, name=f"{key}-{target}-cal-{stamp()}", target=target, template=template,
-                         model=key, base=seed_cand).model_copy(update={"evidence": evidence})
-    variant = _with_profile_sections(variant, seed_cand, best, template)
+                         model=key, base=default_cand).model_copy(update={"evidence": evidence})
+    variant = _with_profile_sections(variant, default_cand, best, template)
     path = store_result(variant, activate=accepted)
     return Calibration(variant, path, accepted, evidence, adapter.rejected)
+
+
+SWITCHES: dict[str, tuple[str, ...]] = {"xmi": SWEPT}  # profile settings tried on and off before the section search
+
+
+def sweep_switches(runner: CaseRunner, cases: list[dict[str, Any]], candidate: dict[str, str],
+                   switches: tuple[str, ...]) -> dict[str, str]:
+    """The candidate with each on/off setting of ``switches`` set the way that scores better on ``cases``
+    (one at a time, kept only when strictly better): the search for section texts starts from there."""
+    best, best_score = candidate, runner.mean(cases, candidate)
+    for name in switches:
+        settings = json.loads(best[DECODING])
+        flipped = {**best, DECODING: json.dumps({**settings, name: not settings.get(name, False)})}
+        score = runner.mean(cases, flipped)
+        if score > best_score:
+            best, best_score = flipped, score
+    return best
 
 
 def _with_profile_sections(variant: Variant, seed_cand: dict[str, str], best: dict[str, str], template: Template) -> Variant:

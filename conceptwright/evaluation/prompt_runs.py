@@ -20,7 +20,8 @@ from . import slug
 from .xmi_score import prf
 
 DECODING = "decoding"  # the candidate component holding the decoding settings (JSON)
-TUNED_DECODING = ("max_tokens", "repair_temperature", "example")  # what a candidate may change: not the sections used
+TUNED_DECODING = ("max_tokens", "repair_temperature", "example")  # what a reflection may change: not the sections used
+SWEPT = ("mentions", "faithful_strings")  # on/off settings the calibration tries itself (calibrate.sweep_switches)
 TOKEN_SCALE = 8000  # tokens at which the token term of a score reaches 0
 
 
@@ -42,6 +43,7 @@ def seed_candidate(template: Template, profile: Profile) -> dict[str, str]:
     """The defaults a search starts from: the tunable sections the profile renders, and its decoding settings."""
     candidate = {name: template.raw(name, profile) for name in template.in_use(profile)}
     candidate[DECODING] = json.dumps({k: getattr(profile, k) for k in TUNED_DECODING})
+
     return candidate
 
 
