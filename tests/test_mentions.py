@@ -124,3 +124,18 @@ def test_a_continuation_asks_what_the_references_point_to_and_sets_them(metamode
     book = next(o for o in res.conceptual["objects"] if o["class"] == "Book")
     writer = next(o for o in res.conceptual["objects"] if o["class"] == "Writer")
     assert book["refs"]["author"] == writer["id"] and book["attrs"]["pages"] == 320
+
+
+def test_options_are_ranked_by_the_role_words_next_to_a_mention(metamodels):
+    mm = load_metamodel(metamodels / "Families.ecore")
+    spec = "Family Okafor: father Emeka, mother Ngozi. Children: sons Chidi and Tobe, daughter Adaeze."
+    first = {m.key: m.options[0] for m in mentions.prepare(spec, mm, "Family")}
+    assert first["Okafor"] == "root: Family.lastName"  # the leading class word is not part of the name
+    assert first["Emeka"].startswith("father:") and first["Ngozi"].startswith("mother:")
+    assert first["Chidi"].startswith("sons:") and first["Tobe"].startswith("sons:") and first["Adaeze"].startswith("daughters:")
+    # no role word near a mention: the metamodel's order stays, "none" last
+    plain = mentions.prepare("Okafor, Emeka.", mm, "Family")
+    assert [m.options for m in plain][1] == mentions.options_for(plain[1], mm, "Family")
+    lib = load_metamodel(metamodels / "library.ecore")
+    by = {m.key: m.options[0] for m in mentions.prepare("Writers: Ilse Marr. Books: 'Glass Meridian' (288 pages).", lib, "Library")}
+    assert by["Ilse Marr"].startswith("writers:") and by["Glass Meridian"].startswith("books:") and by["288"] == "Book.pages"

@@ -91,7 +91,7 @@ def stated_names(text: str) -> list[tuple[str, int]]:
     run: list[re.Match[str]] = []
 
     def close() -> None:
-        if run:
+        if run and not run[0].group(0)[0].isdigit():  # a number alone is no name ("(Mystery, 288 pages")
             found.append((text[run[0].start():run[-1].end()], run[0].start()))
         run.clear()
 

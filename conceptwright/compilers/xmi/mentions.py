@@ -54,7 +54,9 @@ def find_mentions(spec: str, mm: Metamodel, limit: int = 40) -> list[Mention]:
         found.append(Mention(m.group(1), m.group(1), "date", m.start()))
         taken.append(m.span())
     names: set[str] = set()
+    classes = {_norm(n) for n in mm.classes}
     for text, start in stated_names(spec):
+        text, start = _trim(text, start, classes)
         n = _norm(text)
         if n in names:  # a name said again is the same thing
             taken.append((start, start + len(text)))
@@ -80,6 +82,15 @@ def find_mentions(spec: str, mm: Metamodel, limit: int = 40) -> list[Mention]:
         if seen[x.text] > 1:
             x.key = f"{x.text} ({seen[x.text]})"
     return found[:limit]
+
+
+def _trim(text: str, start: int, classes: set[str]) -> tuple[str, int]:
+    """A name without a leading word that is a class of the metamodel ("Family Okafor" -> "Okafor")."""
+    words = text.split(" ")
+    if len(words) > 1 and _norm(words[0]) in classes:
+        start += len(words[0]) + 1
+        words = words[1:]
+    return " ".join(words), start
 
 
 def _all_features(mm: Metamodel) -> list[Feature]:
@@ -120,7 +131,6 @@ def options_for(m: Mention, mm: Metamodel, root: str) -> list[str]:
                 opts += [f"{where}: {cls}.{name}" for where in place[cls]]
             else:
                 opts.append(f"{cls}.{name}")  # any other value goes to the latest object of that class
-    opts.sort(key=lambda o: not o.startswith("root: "))  # the whole first: a description most often names it first
     return list(dict.fromkeys(opts)) + [NONE]
 
 
@@ -136,12 +146,56 @@ def mentions_schema(mentions: list[Mention]) -> dict[str, Any]:
             "required": [m.key for m in mentions], "additionalProperties": False}
 
 
+WINDOW_BEFORE, WINDOW_AFTER = 8, 3  # tokens around a mention that may name its role ("father John", "320-page")
+_TOKEN = re.compile(r"[A-Za-z]+|[,.;:]")
+AFTER_PENALTY = 1.5  # a role word after a mention binds less than one before it ("sons Chidi and Tobe, daughter Adaeze")
+
+
+def _stem(word: str) -> str:
+    w = _norm(word)
+    return w[:-1] if w.endswith("s") and len(w) > 3 else w
+
+
+def _around(spec: str, m: Mention) -> dict[str, float]:
+    """Word stem -> its distance from the mention in tokens (a punctuation mark counts as a token; the
+    mention's own words are at 0; a word after the mention counts AFTER_PENALTY more than one before it)."""
+    before = _TOKEN.findall(spec[:m.start])[-WINDOW_BEFORE:]
+    after = _TOKEN.findall(spec[m.start + len(m.text):])[:WINDOW_AFTER]
+    ends = [i for i, w in enumerate(before) if w in ".;"]  # the window stays in the mention's sentence
+    before = before[ends[-1] + 1:] if ends else before
+    after = after[:next((i for i, w in enumerate(after) if w in ".;"), len(after))]
+    near: dict[str, float] = {_stem(w): 0.0 for w in _TOKEN.findall(m.text)}  # "Riverside Library" names a library
+    for d, w in enumerate(reversed(before), 1):
+        near.setdefault(_stem(w), float(d))
+    for d, w in enumerate(after, 1):
+        near[_stem(w)] = min(near.get(_stem(w), 99.0), d + AFTER_PENALTY)
+    return near
+
+
+def _words_of(option: str) -> set[str]:
+    """The metamodel words of a label: its reference, class and attribute names, split at camel case."""
+    parts = re.split(r"[:.\s]+", option)
+    words = {w for p in parts for w in [p, *re.findall(r"[A-Z]?[a-z]+", p)] if w and w != "root"}
+    return {_stem(w) for w in words}
+
+
+def rank_options(spec: str, m: Mention) -> list[str]:
+    """The options, nearest first by the metamodel words standing next to the mention ("father John":
+    father's label leads), the others in metamodel order, "none" last: a tiny model tends to take the first."""
+    near = _around(spec, m)
+    body = [o for o in m.options if o != NONE]
+    body.sort(key=lambda o: min((near[w] for w in _words_of(o) if w in near), default=99.0))
+    return body + [NONE]
+
+
 def prepare(spec: str, mm: Metamodel, root: str) -> list[Mention]:
-    """The mentions of ``spec`` with their options; those only "none" fits are left out."""
+    """The mentions of ``spec`` with their options, ranked by the words around them; those only "none"
+    fits are left out."""
     out = []
     for m in find_mentions(spec, mm):
         m.options = options_for(m, mm, root)
         if len(m.options) > 1:
+            m.options = rank_options(spec, m)
             out.append(m)
     return out
 
