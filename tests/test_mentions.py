@@ -139,3 +139,8 @@ def test_options_are_ranked_by_the_role_words_next_to_a_mention(metamodels):
     lib = load_metamodel(metamodels / "library.ecore")
     by = {m.key: m.options[0] for m in mentions.prepare("Writers: Ilse Marr. Books: 'Glass Meridian' (288 pages).", lib, "Library")}
     assert by["Ilse Marr"].startswith("writers:") and by["Glass Meridian"].startswith("books:") and by["288"] == "Book.pages"
+
+
+def test_an_apostrophe_is_no_quote_and_a_possessive_is_the_name():
+    got = [t for t, _ in stated_names("Ben Ochoa is the manager. Ben Ochoa's writer Felix Dorn wrote 'Lantern Keeper'.")]
+    assert got == ["Ben Ochoa", "Ben Ochoa", "Felix Dorn", "Lantern Keeper"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_QUOTED = re.compile(r"[\"“'‘]([^\"”'’\n]{1,80})[\"”'’]")
+_QUOTED = re.compile(r"(?<![A-Za-z0-9])[\"“'‘]([^\"”'’\n]{1,80})[\"”'’](?![A-Za-z0-9])")  # not an apostrophe (Ochoa's)
 _WORD = re.compile(r"[A-Za-z0-9][\w\-]*(?:'s)?")
 # sentence openers and function words that start capitalised without naming anything
 _STOP = frozenset("""a an the this that these those there here it its he she they we i you his her their our my your
@@ -92,7 +92,7 @@ def stated_names(text: str) -> list[tuple[str, int]]:
 
     def close() -> None:
         if run and not run[0].group(0)[0].isdigit():  # a number alone is no name ("(Mystery, 288 pages")
-            found.append((text[run[0].start():run[-1].end()], run[0].start()))
+            found.append((re.sub(r"'s$", "", text[run[0].start():run[-1].end()]), run[0].start()))  # Ochoa's -> Ochoa
         run.clear()
 
     for m in _WORD.finditer(text):
