@@ -265,3 +265,12 @@ def test_a_job_with_alternative_examples_gives_later_samples_their_own_prompt() 
     res = run_job(Rotating(), llm, target="toy", policy=StopPolicy(samples=2))
     assert [c["messages"][0].content for c in llm.calls] == ["toy", "toy, example 1"]
     assert res.conceptual["tag"] == "b" and res.trace[0].messages[0]["content"] == "toy, example 1"
+
+
+def test_a_valid_sample_that_drops_content_does_not_beat_one_that_keeps_it() -> None:
+    from conceptwright.agent.search import choose
+
+    full_invalid = Outcome(artefacts={"x": "1"}, diagnostics=[Diagnostic(code="required", message="m")])
+    thin_valid = Outcome(artefacts={"x": "1"})
+    assert choose([thin_valid, full_invalid], [0.2, 0.9])[0] == 1  # content first: the thin valid one does not compete
+    assert choose([thin_valid, full_invalid], [0.85, 0.9])[0] == 0  # within the slack: validity decides

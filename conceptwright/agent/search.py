@@ -60,9 +60,16 @@ def rank_key(outcome: Outcome, agree: float, index: int) -> tuple[int, int, int,
     return (0 if outcome.ok else 1, 0 if outcome.artefacts else 1, outcome.error_count, -agree, index)
 
 
+CONTENT_SLACK = 0.1  # a sample may carry this much less of the description than the best one and still compete
+
+
 def choose(outcomes: list[Outcome], agreements: list[float]) -> tuple[int, str]:
-    """The best sample's index and one sentence saying why it was chosen."""
-    best = min(range(len(outcomes)), key=lambda i: rank_key(outcomes[i], agreements[i], i))
+    """The best sample's index and one sentence saying why it was chosen. Content first: only samples
+    within CONTENT_SLACK of the highest agreement with the description compete (a valid sample that
+    drops what the description says does not beat one that keeps it), then ``rank_key``."""
+    top = max(agreements, default=0.0)
+    competing = [i for i in range(len(outcomes)) if agreements[i] >= top - CONTENT_SLACK]
+    best = min(competing, key=lambda i: rank_key(outcomes[i], agreements[i], i))
     o = outcomes[best]
     if len(outcomes) == 1:
         return best, "the only sample"
@@ -71,6 +78,9 @@ def choose(outcomes: list[Outcome], agreements: list[float]) -> tuple[int, str]:
         why = "the only valid sample"
     elif o.ok:
         why = "valid" + (f", agreement {agreements[best]:.2f}" if agreements[best] else "") + ", the earliest of the best"
+    elif any(outcomes[i].ok for i in others):
+        why = (f"{o.error_count} error(s), but it carries the most of the description (agreement {agreements[best]:.2f}); "
+               "the valid samples drop content")
     else:
         why = f"{o.error_count} error(s), the fewest" + (f"; agreement {agreements[best]:.2f}" if agreements[best] else "")
     return best, why
