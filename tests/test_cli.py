@@ -84,3 +84,19 @@ def test_embedded_smollm2_end_to_end_through_llama_cpp(metamodels, tmp_path):
     assert not {d["code"] for r in records for d in r["diagnostics"]} & {"parse-error", "schema-error", "unknown-class"}
     if proc.returncode == 0:
         assert "<library:Library" in out.read_text()
+
+
+def test_the_readme_example_on_the_embedded_model_names_every_member_and_invents_none(metamodels, tmp_path):
+    """SmolLM2 with its shipped calibrated variant (mentions): John, Jane, Tom and Bob, no one else."""
+    import re
+
+    out = tmp_path / "smith.xmi"
+    proc = subprocess.run(
+        [sys.executable, "-m", "conceptwright", "generate", "xmi", "--metamodel", str(metamodels / "Families.ecore"),
+         "--spec", "The Smith family: father John, mother Jane, sons Tom and Bob.", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert sorted(re.findall(r'firstName="([^"]*)"', text)) == ["Bob", "Jane", "John", "Tom"]
+    assert 'lastName="Smith"' in text
