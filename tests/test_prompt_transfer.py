@@ -82,3 +82,14 @@ def test_cli_transfer(home: Path, tmp_path: Path, metamodels: Path, capsys) -> N
                  "--cases", str(cases), "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     assert "all 2 calibrations" in out and "accepted, active for model-b" in out
+
+
+def test_a_swept_setting_carries_over_to_the_new_model(home: Path, tmp_path: Path, metamodels: Path) -> None:
+    from .prompt_doubles import LabelLLM
+
+    cases = families_cases(tmp_path / "cases.jsonl", metamodels / "Families.ecore", n=3)
+    V.store_result(_v("model-a", V.Decoding(mentions=True)), activate=True)
+    jobs._MODELS["labeller-b"] = LabelLLM(name="labeller-b")
+    run = transfer(["model-a"], "labeller-b", "xmi", cases=cases, out=tmp_path / "t")
+    assert run.variant.decoding.mentions is True and run.accepted, run.evidence.reason
+    assert run.evidence.variant.heldout > run.evidence.default.heldout

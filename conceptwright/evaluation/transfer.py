@@ -22,7 +22,7 @@ from ..prompts.template import PromptError, Template, template_for
 from ..prompts.variant import (Decoding, Evidence, SplitScores, Variant, find_variant, home, load_variant, locate,
                                model_key, store_result)
 from . import get_suite
-from .prompt_runs import DECODING, CaseRunner, seed_candidate, stamp
+from .prompt_runs import SWEPT, DECODING, CaseRunner, seed_candidate, stamp
 
 
 @dataclass
@@ -147,7 +147,8 @@ def transfer(sources: list[str], to_model: str, target: str, *, from_target: str
     profile: Profile = profile_for(engine._backend(to_model).name)
     base = seed_candidate(template, profile)
     sections = {k: v for k, v in rule.sections.items() if template.check_override(k, v) is None}
-    decoding = {**json.loads(base[DECODING]), **{k: v for k, v in rule.decoding.items() if k in json.loads(base[DECODING])}}
+    carried = set(json.loads(base[DECODING])) | set(SWEPT)  # the tuned settings and the swept on/off ones
+    decoding = {**json.loads(base[DECODING]), **{k: v for k, v in rule.decoding.items() if k in carried}}
     candidate = {**base, **sections, DECODING: json.dumps(decoding)}
     suite = get_suite(target)
     case_list = suite.load_cases(Path(cases) if cases else None)
