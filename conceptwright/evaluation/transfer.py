@@ -170,7 +170,7 @@ def transfer(sources: list[str], to_model: str, target: str, *, from_target: str
                         default=SplitScores(heldout=default_score), variant=SplitScores(heldout=variant_score),
                         llm_calls=runner.calls + llm_calls, tokens=runner.tokens, minutes=round((time.perf_counter() - started) / 60, 2),
                         accepted=accepted, reason=reason, rule=rule.text, sources=[v.name for v in variants])
-    changed = {k: v for k, v in rule.decoding.items() if k in json.loads(base[DECODING]) and json.loads(base[DECODING])[k] != v}
+    changed = {k: v for k, v in decoding.items() if json.loads(base[DECODING]).get(k) != v}
     key = model_key(engine._backend(to_model).name)  # the name runs look variants up by
     variant = Variant(name=f"{key}-{target}-transfer-{stamp()}", target=target,
                       template_version=template.version, model=key, source="transfer",
