@@ -212,7 +212,7 @@ class ConceptualJob(_XmiJob):
 
     def _reference_messages(self) -> list[Message]:
         self._answering, self.schema = True, mentions.references_schema(self._questions)
-        objects = "\n".join(f"- {o.cls} {mentions._name(o, self.mm) or o.id}" for o in self._lowered.objects)
+        objects = "\n".join(f"- {o.cls} {mentions.name_of(o, self.mm) or o.id}" for o in self._lowered.objects)
         return prompts.references_messages(self.summary, self.spec, objects,
                                            [(q.key, list(q.targets) + ([] if q.required or q.many else [mentions.NONE]))
                                             for q in self._questions], self.profile)

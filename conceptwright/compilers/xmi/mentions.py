@@ -76,12 +76,18 @@ def find_mentions(spec: str, mm: Metamodel, limit: int = 40) -> list[Mention]:
         if not any(a <= m.start() < b for a, b in taken):
             found.append(Mention(m.group(1), m.group(1), "number", m.start()))
     found.sort(key=lambda x: x.start)
-    seen: dict[str, int] = {}
-    for x in found:
-        seen[x.text] = seen.get(x.text, 0) + 1
-        if seen[x.text] > 1:
-            x.key = f"{x.text} ({seen[x.text]})"
+    _number_repeats(found)
     return found[:limit]
+
+
+def _number_repeats(items: list[Any]) -> None:
+    """JSON keys must differ: the second "320" becomes "320 (2)" (items with a ``key``)."""
+    seen: dict[str, int] = {}
+    for x in items:
+        base = x.key
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            x.key = f"{base} ({seen[base]})"
 
 
 def _trim(text: str, start: int, classes: set[str]) -> tuple[str, int]:
@@ -283,7 +289,7 @@ class RefQuestion:
     targets: dict[str, str]  # candidate's name -> its id
 
 
-def _name(obj: Any, mm: Metamodel) -> str | None:
+def name_of(obj: Any, mm: Metamodel) -> str | None:
     label = _label(mm.classes[obj.cls])
     value = obj.attrs.get(label) if label else None
     return value if isinstance(value, str) and value else None
@@ -291,7 +297,7 @@ def _name(obj: Any, mm: Metamodel) -> str | None:
 
 def reference_questions(model: InstanceModel, mm: Metamodel) -> list[RefQuestion]:
     """For each named object's non-containment reference: which named objects it may point to."""
-    named = [(o, _name(o, mm) or o.id) for o in model.objects]  # a nameless object goes by its id
+    named = [(o, name_of(o, mm) or o.id) for o in model.objects]  # a nameless object goes by its id
     out: list[RefQuestion] = []
     for o, own in named:
         for f in mm.classes[o.cls].settable().values():
@@ -303,11 +309,7 @@ def reference_questions(model: InstanceModel, mm: Metamodel) -> list[RefQuestion
                     targets.setdefault(name, t.id)
             if targets:
                 out.append(RefQuestion(f"{f.name} of {own}", o.id, f.name, f.many, f.lower > 0, targets))
-    seen: dict[str, int] = {}
-    for q in out:
-        seen[q.key] = seen.get(q.key, 0) + 1
-        if seen[q.key] > 1:
-            q.key = f"{q.key} ({seen[q.key]})"
+    _number_repeats(out)
     return out[:MAX_QUESTIONS]
 
 
